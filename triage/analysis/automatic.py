@@ -1,0 +1,53 @@
+"""Is this mail written by a robot? Such mail is never answered (RFC 3834)."""
+
+from __future__ import annotations
+
+from ..models import Finding, Mail
+from ..rules import Rules
+from ..textnorm import fold
+
+NAME = "automatic"
+DESCRIPTION = (
+    "Automatic mail: Auto-Submitted other than 'no', null Return-Path, MAILER-DAEMON or "
+    "postmaster, delivery reports and read receipts, List-* headers, Precedence "
+    "bulk/junk/list, X-Autoreply, noreply senders, out-of-office subjects, our own mailboxes."
+)
+
+
+def check(mail: Mail, rules: Rules) -> list[Finding]:
+    """One hit per robot signal found, or a single miss."""
+    hits = [Finding(NAME, True, evidence) for evidence in _signals(mail, rules)]
+    return hits or [Finding(NAME, False, "no robot signal", hit=False)]
+
+
+def _signals(mail: Mail, rules: Rules) -> list[str]:
+    signals = []
+    for value in mail.header("auto-submitted"):
+        if value.strip().lower().split(";")[0] != "no":
+            signals.append(f"Auto-Submitted: {value.strip()}")
+    if mail.return_path == "":
+        signals.append("Return-Path: <> (null sender)")
+    if mail.content_type == "multipart/report":
+        report = next((v for v in mail.header("content-type")), "")
+        signals.append(f"Content-Type: {' '.join(report.split())[:120]}")
+    for name, value in mail.headers:
+        if name.startswith("list-"):
+            signals.append(f"{name}: {value.strip()[:120]}")
+            break
+    for value in mail.header("precedence"):
+        if value.strip().lower() in rules.precedence:
+            signals.append(f"Precedence: {value.strip()}")
+    for name in rules.autoreply_headers:
+        for value in mail.header(name):
+            if value.strip().lower() not in ("no", "false", "0"):
+                signals.append(f"{name}: {value.strip()[:80]}")
+    if mail.sender:
+        local = mail.sender.local_part
+        if any(p.search(local) for p in rules.automatic_senders):
+            signals.append(f"robot sender {mail.sender.address}")
+        if mail.sender.address in rules.mailboxes:
+            signals.append(f"sent by our own mailbox {mail.sender.address}")
+    subject = fold(mail.subject).strip()
+    if any(p.search(subject) for p in rules.automatic_subjects):
+        signals.append(f"Subject: {mail.subject[:120]}")
+    return signals

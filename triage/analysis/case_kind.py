@@ -1,0 +1,56 @@
+"""Lost, expired, unclear or other: which procedure applies?
+
+Expiry wins over loss: "En cas de mot de passe expiré seule la méthode n°2
+fonctionne", the self-service cannot help. Negations count ("je n'ai pas oublié
+mon mot de passe, il a expiré") and an expired certificate is no expired password.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ..models import Finding, Mail
+from ..rules import Rules
+from ..textnorm import Folded
+from .common import clause_bounds, evidence, requester_text, statements
+
+NAME = "case-kind"
+DESCRIPTION = (
+    "Case kind: expired (expiré, périmé, arrivé à échéance...) before lost (oublié, perdu, "
+    "égaré, je ne me souviens plus...) before unclear (compte bloqué, identifiant ou mot "
+    "de passe incorrect, réinitialiser...); other when the mail is not about a -xt "
+    "password. Accent-, typo- and negation-aware."
+)
+
+
+def check(mail: Mail, rules: Rules) -> list[Finding]:
+    """The case kind, with the phrase that decided it."""
+    texts = requester_text(mail, rules)
+    for text, where in ((texts.new, ""), (texts.own_history, "in the requester's quoted message: ")):
+        stated = classify_password_case(text, rules)
+        if stated:
+            kind, match = stated
+            return [Finding(NAME, kind, where + evidence(text, match))]
+    for pattern in rules.other_topics:
+        match = pattern.search(texts.new.text)
+        if match:
+            return [Finding(NAME, "other", "not a password request: " + evidence(texts.new, match))]
+    topic = rules.password_topic.search(texts.new.text) or re.search(r"-\s?xt\b", texts.new.text)
+    if topic:
+        return [Finding(NAME, "unclear", "about the -xt account, kind not said: " + evidence(texts.new, topic))]
+    return [Finding(NAME, "other", "no password or -xt account mentioned", hit=False)]
+
+
+def classify_password_case(text: Folded, rules: Rules) -> tuple[str, re.Match[str]] | None:
+    """The first kind (expired, lost, unclear) stated in the text, and where."""
+    for kind, patterns in rules.case_kinds:
+        for match in statements(text, patterns, rules):
+            start, end = clause_bounds(text.text, match.start(), match.end(), rules)
+            clause = text.text[start:end]
+            about_account = bool(rules.password_terms.search(clause))
+            if kind == "unclear" and not about_account:
+                continue  # "comment le débloquer ?" about an invoice
+            if kind != "unclear" and rules.not_password.search(clause) and not about_account:
+                continue  # "mon certificat a expiré"
+            return kind, match
+    return None

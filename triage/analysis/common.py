@@ -1,0 +1,99 @@
+"""What several checks share: the texts a requester wrote, clauses and negations."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Iterator, Pattern
+
+from ..models import Mail, QuotedPart
+from ..rules import Rules
+from ..textnorm import Folded, fold, fold_with_corrections
+
+# What marks a quoted block as written by the DDFIP when its author has no address:
+# our mailbox address or case reference in the text, a DDFIP signature line. (Not
+# a mere "portail DGFiP": requesters write that too.)
+_OUR_TEXT = re.compile(
+    r"ddfip\d{2}\.pgp\.spl-pes|spl-pes-\d{2}-\d{4}"
+    r"|direction (departementale|regionale|generale) des finances publiques"
+    r"|^\s*(la |le |l')?(ddfip|drfip|dgfip)\b[^\n]{0,50}$",
+    re.MULTILINE,
+)
+_OUR_NAMES = re.compile(r"ddfip|drfip|dgfip|spl-pes|finances publiques")
+
+
+@dataclass(frozen=True)
+class RequesterText:
+    """The texts a requester wrote, in the order checks should trust them."""
+
+    new: Folded  # subject and new text of this message
+    own_history: Folded  # their own earlier messages quoted or forwarded below
+
+
+@lru_cache(maxsize=32)
+def requester_text(mail: Mail, rules: Rules) -> RequesterText:
+    """Fold (once per mail) the subject + new text, and the requester's own quoted text."""
+    new = f"{mail.subject}\n{mail.new_text}"
+    own = "\n".join(p.text for p in mail.quoted if is_requesters_own(p, mail, rules))
+    return RequesterText(
+        new=fold_with_corrections(new, rules.vocabulary, rules.protected),
+        own_history=fold_with_corrections(own, rules.vocabulary, rules.protected),
+    )
+
+
+def is_ours(address: str, rules: Rules) -> bool:
+    """An address of the DGFiP (our mailboxes, our agents)."""
+    domain = address.rpartition("@")[2].lower()
+    return domain == rules.domain or domain.endswith("." + rules.domain)
+
+
+def is_requesters_own(part: QuotedPart, mail: Mail, rules: Rules) -> bool:
+    """A quoted block on the requester's side of the conversation, not the DDFIP's.
+
+    Requesters quote their own first mail, or forward the request they first sent
+    from the mairie's address: both count. Text of the DGFiP never does.
+    """
+    if "@" in part.author:
+        return not is_ours(part.author, rules)
+    if _OUR_NAMES.search(fold(part.author)):
+        return False
+    return not _OUR_TEXT.search(fold(part.text))
+
+
+def clause_bounds(text: str, start: int, end: int, rules: Rules) -> tuple[int, int]:
+    """The clause around a span: from the last separator before it to the next after it."""
+    before = 0
+    for found in rules.clause_separators.finditer(text, max(0, start - 200), start):
+        before = found.end()
+    after = rules.clause_separators.search(text, end)
+    return before, after.start() if after else len(text)
+
+
+def is_negated(text: str, start: int, rules: Rules) -> bool:
+    """A negation word among the four words before a keyword, in its clause."""
+    clause_start, _ = clause_bounds(text, start, start, rules)
+    window = text[clause_start:start]
+    words = window.split()[-4:]
+    recent = " ".join(words)
+    if not rules.negations.search(recent):
+        return False
+    tail = text[clause_start : start + 12]
+    return not rules.negation_exceptions.search(tail)
+
+
+def statements(text: Folded, patterns: tuple[Pattern[str], ...], rules: Rules,
+               negatable: bool = True) -> Iterator[re.Match[str]]:
+    """Every match of the patterns that is not negated, in text order."""
+    found = []
+    for pattern in patterns:
+        for match in pattern.finditer(text.text):
+            if negatable and is_negated(text.text, match.start(), rules):
+                continue
+            found.append(match)
+    return iter(sorted(found, key=lambda m: m.start()))
+
+
+def evidence(text: Folded, match: re.Match[str], margin: int = 25) -> str:
+    """The original words of a match, with some context, on one line."""
+    return text.excerpt(match.start(), match.end(), margin)

@@ -1,0 +1,70 @@
+"""Which -xt portal identifier is the request about?
+
+Counts wherever the requester wrote it (subject, body, signature, their own quoted
+message); never in text written by the DDFIP, never the portal's button label
+"Mot de passe -xt oublié", a bare "-xt", an email address or a URL.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ..models import Finding, Mail
+from ..rules import Rules
+from ..textnorm import Folded
+from .common import requester_text
+
+NAME = "identifier"
+DESCRIPTION = (
+    "The -xt identifier(s), tolerant of case, spaces, '_', en dash and '- xt', in the "
+    "subject, body, signature or the requester's own quoted message; normalised to "
+    "lower case ending in '-xt'. Never from DDFIP text, button labels, addresses or URLs."
+)
+
+# A login, then "-xt" (or "_xt", " - XT"...). Matched on folded text: lower case,
+# dashes already plain.
+_CANDIDATE = re.compile(
+    r"(?<![\w.@/\\-])([a-z0-9](?:[a-z0-9._'-]*[a-z0-9])?)(\s{0,2}[-_]\s{0,2}|\s{0,2}-\s{0,2}|_)xt(?![a-z0-9])"
+)
+
+
+def check(mail: Mail, rules: Rules) -> list[Finding]:
+    """One hit per distinct identifier, from the new text first, else the own history."""
+    texts = requester_text(mail, rules)
+    found = extract_identifiers(texts.new, rules, "")
+    if not found:
+        found = extract_identifiers(texts.own_history, rules, "in the requester's quoted message: ")
+    if not found:
+        return [Finding(NAME, None, "no -xt identifier", hit=False)]
+    return [Finding(NAME, identifier, evidence) for identifier, evidence in found]
+
+
+def extract_identifiers(text: Folded, rules: Rules, where: str) -> list[tuple[str, str]]:
+    """Distinct normalised identifiers of a text, each with its evidence, in order."""
+    found: dict[str, str] = {}
+    for match in _CANDIDATE.finditer(text.text):
+        stem = match.group(1).strip(".'-_")
+        if not _is_identifier(stem, match, text.text, rules):
+            continue
+        identifier = f"{stem}-xt"
+        found.setdefault(identifier, where + text.excerpt(match.start(), match.end(), 20))
+    return list(found.items())
+
+
+def _is_identifier(stem: str, match: re.Match[str], text: str, rules: Rules) -> bool:
+    """Reject what only looks like an identifier."""
+    if not stem or not any(c.isalpha() for c in stem) or stem in rules.identifier_placeholders:
+        return False
+    if stem in rules.identifier_stop_words or stem.split("'")[-1] in rules.identifier_stop_words:
+        return False
+    if "'" in stem:
+        return False  # "l'identifiant-xt", "d'un compte -xt": words, not logins
+    # Inside an email address or a URL: the characters around the match say so.
+    after = text[match.end() : match.end() + 1]
+    if after == "@" or (after == "." and text[match.end() + 1 : match.end() + 2].isalnum()):
+        return False
+    chunk_start = max(text.rfind(" ", 0, match.start()), text.rfind("\n", 0, match.start())) + 1
+    chunk = text[chunk_start : match.end()]
+    if "://" in chunk or chunk.startswith("www.") or "@" in chunk or "/" in chunk:
+        return False
+    return True

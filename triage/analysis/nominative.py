@@ -1,0 +1,82 @@
+"""Does the From address identify one person? The procedure requires a nominative address.
+
+Judged on the address: a person's display name on `secretariat@...` does not make
+it nominative, because a temporary password sent there is read by a whole service.
+"""
+
+from __future__ import annotations
+
+import re
+
+from rapidfuzz import fuzz
+
+from ..models import Address, Finding, Mail
+from ..rules import Rules
+from ..textnorm import WORD, fold
+
+NAME = "nominative"
+DESCRIPTION = (
+    "Nominative sender: the From address follows a person pattern (prenom.nom, p.nom, "
+    "pnom, nom.prenom, with digits) or agrees with a person's display name; role words "
+    "(mairie, secretariat, compta...), the commune's name or a body's display name make "
+    "it generic. The mail provider's domain decides nothing."
+)
+
+_SEPARATORS = re.compile(r"[._+\-]+")
+_TITLES = frozenset({"m", "mr", "mme", "mlle", "monsieur", "madame", "mademoiselle", "dr", "docteur"})
+# Agreement between display name and local part, in rapidfuzz ratio (0-100).
+AGREEMENT = 85
+
+
+def check(mail: Mail, rules: Rules) -> list[Finding]:
+    """A finding whose value says whether the sender address is nominative."""
+    if mail.sender is None:
+        return [Finding(NAME, False, "no sender address", hit=False)]
+    nominative, why = is_nominative(mail.sender, rules)
+    return [Finding(NAME, nominative, why, hit=nominative)]
+
+
+def is_nominative(sender: Address, rules: Rules) -> tuple[bool, str]:
+    """(nominative?, why) for one sender address."""
+    local = fold(sender.local_part)
+    words = [w for w in (re.sub(r"\d+", "", part) for part in _SEPARATORS.split(local)) if w]
+    letters = "".join(words)
+    if not letters:
+        return False, f"local part '{sender.local_part}' has no name in it"
+    for word in words:
+        if word in rules.generic_words:
+            return False, f"generic local part '{sender.local_part}' ('{word}')"
+    for root in rules.generic_roots:
+        if root in letters:
+            return False, f"generic local part '{sender.local_part}' ('{root}')"
+    if letters in rules.commune_keys:
+        return False, f"local part '{sender.local_part}' is a commune's name"
+    if any(p.search(local) for p in rules.automatic_senders):
+        return False, f"robot address '{sender.address}'"
+    if len(words) >= 2 and len(letters) >= 4:
+        return True, f"person pattern '{sender.local_part}'"
+    agreement = _display_agreement(sender.name, letters)
+    if agreement:
+        return True, agreement
+    display = fold(sender.name).strip()
+    if display and any(p.search(display) for p in rules.generic_display):
+        return False, f"single-word local part '{sender.local_part}' with a body's display name '{sender.name}'"
+    if len(letters) >= 4:
+        return True, f"person pattern (pnom) '{sender.local_part}'"
+    return False, f"local part '{sender.local_part}' too short to name a person"
+
+
+def _display_agreement(display_name: str, letters: str) -> str:
+    """Why the display name agrees with the local part, or "" when it does not."""
+    names = [w for w in WORD.findall(fold(display_name)) if w not in _TITLES and not w.isdigit()]
+    if not names or len(letters) < 3:
+        return ""
+    first, last = names[0], names[-1]
+    forms = {
+        first + last, last + first, first[0] + last, last + first[0], last,
+        "".join(names), "".join(n[0] for n in names[:-1]) + last,
+    }
+    best = max(fuzz.ratio(letters, form) for form in forms)
+    if best >= AGREEMENT:
+        return f"display name '{display_name}' agrees with local part ({best:.0f}%)"
+    return ""

@@ -1,0 +1,126 @@
+"""The policy: from findings to one action. Pure; the order of POLICY is the specification."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from .models import Decision, Finding, Mail
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What the findings established, in the words of the procedure."""
+
+    automatic: bool
+    unparseable: bool
+    case: str
+    identifiers: tuple[str, ...]
+    sender_nominative: bool
+    phone_registered: bool | None
+    self_service_failed: bool
+    other_person: bool
+    mailbox: str | None
+    mailbox_department: str | None
+    account_department: str | None
+    password_disclosed: bool
+
+    @classmethod
+    def from_findings(cls, findings: tuple[Finding, ...]) -> "Facts":
+        """Read the value of each check (a check that did not run reads as 'nothing found')."""
+        def value(check: str, default=None):
+            return next((f.value for f in findings if f.check == check), default)
+
+        def hit(check: str) -> bool:
+            return any(f.hit and f.check == check for f in findings)
+
+        mailbox = value("mailbox")
+        return cls(
+            automatic=hit("automatic"),
+            unparseable=hit("unparseable"),
+            case=value("case-kind", "other"),
+            identifiers=tuple(f.value for f in findings if f.check == "identifier" and f.hit),
+            sender_nominative=bool(value("nominative", False)),
+            phone_registered=value("phone"),
+            self_service_failed=hit("self-service-failed"),
+            other_person=hit("other-person"),
+            mailbox=mailbox[0] if mailbox else None,
+            mailbox_department=mailbox[1] if mailbox else None,
+            account_department=value("department") if hit("department") else None,
+            password_disclosed=hit("password-disclosed"),
+        )
+
+    @property
+    def wrong_department(self) -> bool:
+        """The account belongs to another department than the receiving mailbox's."""
+        return bool(self.account_department and self.mailbox_department
+                    and self.account_department != self.mailbox_department)
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One line of the policy."""
+
+    action: str
+    reason: str
+    applies: Callable[[Facts], bool]
+
+
+POLICY: tuple[Rule, ...] = (
+    Rule("ignore", "automatic mail is never answered",
+         lambda f: f.automatic),
+    Rule("human_review", "unparseable mail",
+         lambda f: f.unparseable),
+    Rule("human_review", "not a -xt password request",
+         lambda f: f.case == "other"),
+    Rule("human_review", "several identifiers in one request",
+         lambda f: len(f.identifiers) > 1),
+    Rule("human_review", "about another person's account",
+         lambda f: f.other_person),
+    Rule("redirect_department", "the account was created in another department",
+         lambda f: f.wrong_department),
+    Rule("self_service", "lost password with a registered mobile: the SMS self-service applies",
+         lambda f: f.case == "lost" and f.phone_registered is True and not f.self_service_failed),
+    Rule("request_info", "the procedure needs a nominative address and the -xt identifier",
+         lambda f: not f.sender_nominative or not f.identifiers),
+    Rule("acknowledge", "complete request, queued for an agent",
+         lambda f: True),
+)
+
+
+def decide(mail: Mail, findings: tuple[Finding, ...]) -> Decision:
+    """Apply the first policy rule that fits."""
+    facts = Facts.from_findings(findings)
+    rule = next(r for r in POLICY if r.applies(facts))
+    robot_or_junk = facts.automatic or facts.unparseable
+    missing = ()
+    if rule.action == "request_info":
+        missing = tuple(name for name, absent in (
+            ("nominative_sender", not facts.sender_nominative),
+            ("identifier", not facts.identifiers),
+        ) if absent)
+    department = facts.account_department if rule.action == "redirect_department" else (
+        facts.mailbox_department or facts.account_department)
+    return Decision(
+        action=rule.action,
+        case="other" if robot_or_junk else facts.case,
+        department=department,
+        mailbox=facts.mailbox,
+        identifier=None if robot_or_junk or len(facts.identifiers) != 1 else facts.identifiers[0],
+        identifiers=() if robot_or_junk else facts.identifiers,
+        sender=mail.sender.address if mail.sender else "",
+        sender_nominative=facts.sender_nominative,
+        phone_registered=None if robot_or_junk else facts.phone_registered,
+        missing=missing,
+        warnings=_warnings(facts),
+        reason=rule.reason,
+        findings=findings,
+    )
+
+
+def _warnings(facts: Facts) -> tuple[str, ...]:
+    """Things an agent must know whatever the action."""
+    return tuple(name for name, present in (
+        ("password_disclosed", facts.password_disclosed),
+        ("unparseable", facts.unparseable),
+    ) if present)

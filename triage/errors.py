@@ -1,0 +1,13 @@
+"""The few errors spl-pes triage raises on purpose; the CLI turns them into messages."""
+
+
+class TriageError(Exception):
+    """Base class: an error the user can act on, shown without a traceback."""
+
+
+class RulesError(TriageError):
+    """A rules file is missing, unreadable or does not have the expected shape."""
+
+
+class LabelsError(TriageError):
+    """A labels.jsonl file used by `triage eval` is malformed."""

@@ -1,0 +1,111 @@
+"""Measures decisions against labelled mail (labels.jsonl files, see tests/data/README.md)."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import LabelsError
+from .models import RawMail
+from .pipeline import classify, decision_record
+from .rules import Rules
+
+# Fields compared, in the order they are printed; sets where order means nothing.
+FIELDS = ("action", "case", "identifier", "identifiers", "department", "sender_nominative",
+          "phone_registered", "missing", "warnings")
+_AS_SETS = ("identifiers", "warnings")
+ACTIONS = ("ignore", "human_review", "redirect_department", "self_service", "request_info", "acknowledge")
+
+
+@dataclass
+class Evaluation:
+    """Per-field scores, the action confusion table and every mismatch."""
+
+    total: int = 0
+    correct: Counter = field(default_factory=Counter)
+    compared: Counter = field(default_factory=Counter)
+    confusion: Counter = field(default_factory=Counter)  # (expected, got) → count
+    mismatches: list[tuple[str, str, object, object]] = field(default_factory=list)
+    automatic_total: int = 0
+    automatic_ignored: int = 0
+
+    def accuracy(self, name: str) -> float:
+        """Share of labelled messages where the field was right (1.0 if never labelled)."""
+        return self.correct[name] / self.compared[name] if self.compared[name] else 1.0
+
+
+def read_labels(path: Path) -> list[dict]:
+    """The label lines of one labels.jsonl, checked for shape."""
+    labels = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            label = json.loads(line)
+        except json.JSONDecodeError as error:
+            raise LabelsError(f"{path}:{number}: not JSON: {error}") from None
+        if not isinstance(label, dict) or "file" not in label or "action" not in label:
+            raise LabelsError(f"{path}:{number}: a label needs at least 'file' and 'action'")
+        if label["action"] not in ACTIONS:
+            raise LabelsError(f"{path}:{number}: unknown action {label['action']!r}")
+        labels.append(label)
+    return labels
+
+
+def evaluate(directory: Path, rules: Rules) -> Evaluation:
+    """Classify every labelled message under directory and compare."""
+    files = sorted(directory.rglob("labels.jsonl"))
+    if not files:
+        raise LabelsError(f"no labels.jsonl under {directory}")
+    result = Evaluation()
+    for labels_file in files:
+        for label in read_labels(labels_file):
+            message = labels_file.parent / label["file"]
+            if not message.is_file():
+                raise LabelsError(f"{labels_file}: labelled file {label['file']} does not exist")
+            mail, decision = classify(RawMail(message.read_bytes(), str(message)), rules)
+            got = decision_record(str(message), mail, decision)
+            _compare(result, str(message.relative_to(directory)), label, got)
+    return result
+
+
+def _compare(result: Evaluation, name: str, expected: dict, got: dict) -> None:
+    result.total += 1
+    result.confusion[(expected["action"], got["action"])] += 1
+    if expected["action"] == "ignore":
+        result.automatic_total += 1
+        result.automatic_ignored += got["action"] == "ignore"
+    for key in FIELDS:
+        if key not in expected:
+            continue
+        want, have = expected[key], got[key]
+        if key in _AS_SETS:
+            want, have = sorted(want or []), sorted(have or [])
+        result.compared[key] += 1
+        if want == have:
+            result.correct[key] += 1
+        else:
+            result.mismatches.append((name, key, want, have))
+
+
+def format_evaluation(result: Evaluation) -> str:
+    """The report printed by `triage eval`."""
+    lines = [f"{result.total} labelled messages", "", "field                accuracy"]
+    for key in FIELDS:
+        if result.compared[key]:
+            lines.append(f"{key:<20} {result.accuracy(key):6.3f}  ({result.correct[key]}/{result.compared[key]})")
+    lines.append(f"{'automatic → ignore':<20} {result.automatic_ignored}/{result.automatic_total}")
+    lines += ["", "action confusion (rows: expected, columns: decided)"]
+    short = [a[:8] for a in ACTIONS]
+    lines.append(" " * 20 + " ".join(f"{s:>8}" for s in short))
+    for expected in ACTIONS:
+        row = [result.confusion[(expected, got)] for got in ACTIONS]
+        if any(row):
+            lines.append(f"{expected:<20}" + " ".join(f"{n:>8}" for n in row))
+    if result.mismatches:
+        lines += ["", "mismatches"]
+        for name, key, want, have in result.mismatches:
+            lines.append(f"  {name}: {key} expected {json.dumps(want, ensure_ascii=False)}, got {json.dumps(have, ensure_ascii=False)}")
+    return "\n".join(lines)

@@ -1,0 +1,134 @@
+"""Separates what the writer wrote now from the quoted and forwarded history below it.
+
+Knowing who wrote each quoted block matters: a requester's own earlier message still
+tells us their identifier, a DDFIP answer quoted below never does.
+"""
+
+from __future__ import annotations
+
+import re
+
+from .models import QuotedPart
+from .textnorm import fold
+
+_QUOTE_PREFIX = re.compile(r"^(\s*>)+ ?")
+_EMAIL = re.compile(r"[\w.+'-]+@[\w-]+(?:\.[\w-]+)+")
+
+# Patterns below read folded lines (lower case, no accents) without quote marks.
+_FORWARD_SEPARATOR = re.compile(
+    r"^[-_=* ]{0,}(-{2,}|_{2,}|={2,})\s*(message transfere|forwarded message|mail transfere|"
+    r"courriel transfere|message d'origine|original message|message original|message initial)\s*(-{2,}|_{2,}|={2,})?\s*$"
+    r"|^debut du message reexpedie\s*:?\s*$|^begin forwarded message\s*:?\s*$"
+)
+_HEADER_FROM = re.compile(r"^\**\s*(de|from|expediteur)\s*\**\s*:\s*\**\s*(.+)$")
+_HEADER_OTHER = re.compile(r"^\**\s*(envoye|sent|date|a|to|objet|subject|cc|pour)\s*\**\s*:")
+_HEADER_INLINE = re.compile(r"^\**\s*(de|from)\s*\**\s*:.+\b(envoye|sent|date)\s*\**\s*:.+\b(objet|subject|a|to)\s*\**\s*:")
+_ATTRIBUTION = re.compile(
+    r"^(le|on|el|am)\b.{4,300}?\b(a ecrit|wrote|ecrivait|a ecrit le suivant)\s*:?\s*$"
+    r"|^.{0,200}(<[^>]*@[^>]*>|\S+@\S+)\s*(a ecrit|wrote)\s*:?\s*$"
+)
+_FORWARD_SUBJECT = re.compile(r"^\**\s*(objet|subject)\s*\**\s*:\s*(tr|fw|fwd|trans)\s*:")
+_TRAILING_RULE = re.compile(r"^[\s_\-=*]*$")
+
+
+def split_history(body: str) -> tuple[str, tuple[QuotedPart, ...]]:
+    """The new text of a message body, and its quoted history block by block."""
+    lines = body.splitlines()
+    new_lines: list[str] = []
+    bare_quote: list[str] = []
+    parts: list[QuotedPart] = []
+    index = 0
+    while index < len(lines):
+        marker = _marker_at(lines, index)
+        if marker is not None:
+            parts.extend(_history_from(lines, index))
+            break
+        line = lines[index]
+        if _QUOTE_PREFIX.match(line):
+            bare_quote.append(_QUOTE_PREFIX.sub("", line))
+        else:
+            if bare_quote:
+                parts.append(QuotedPart("quote", "", "\n".join(bare_quote).strip()))
+                bare_quote = []
+            new_lines.append(line)
+        index += 1
+    if bare_quote:
+        parts.insert(0, QuotedPart("quote", "", "\n".join(bare_quote).strip()))
+    while new_lines and _TRAILING_RULE.match(new_lines[-1]):
+        new_lines.pop()
+    return "\n".join(new_lines).strip(), tuple(parts)
+
+
+def _unquoted(line: str) -> str:
+    return fold(_QUOTE_PREFIX.sub("", line)).strip()
+
+
+def _marker_at(lines: list[str], index: int) -> tuple[str, int] | None:
+    """(kind, number of lines the marker spans) when a history block starts here."""
+    line = _unquoted(lines[index])
+    if not line:
+        return None
+    if _FORWARD_SEPARATOR.match(line):
+        return ("forward", 1)
+    if _HEADER_INLINE.match(line):
+        return ("reply", 1)
+    if _HEADER_FROM.match(line):
+        following = [_unquoted(l) for l in lines[index + 1 : index + 6]]
+        if sum(1 for l in following if _HEADER_OTHER.match(l)) >= 1:
+            kind = "forward" if any(_FORWARD_SUBJECT.match(l) for l in following) else "reply"
+            return (kind, 1)
+    if line.startswith(("le ", "on ", "el ", "am ")) or "@" in line or "<" in line:
+        # Gmail and Thunderbird wrap long attributions over two or three lines.
+        for span in (1, 2, 3):
+            joined = " ".join(_unquoted(l) for l in lines[index : index + span])
+            if _ATTRIBUTION.match(joined):
+                return ("reply", span)
+    return None
+
+
+def _history_from(lines: list[str], start: int) -> list[QuotedPart]:
+    """Cut the history into blocks, each starting at a marker, with its author."""
+    blocks: list[tuple[str, int, int]] = []  # (kind, first line, first content line)
+    index = start
+    while index < len(lines):
+        marker = _marker_at(lines, index)
+        if marker is not None:
+            kind, span = marker
+            blocks.append((kind, index, index + span))
+            index += span
+        else:
+            index += 1
+    parts = []
+    for number, (kind, first, content) in enumerate(blocks):
+        end = blocks[number + 1][1] if number + 1 < len(blocks) else len(lines)
+        header = [_QUOTE_PREFIX.sub("", l) for l in lines[first:content]]
+        text_lines = [_QUOTE_PREFIX.sub("", l) for l in lines[content:end]]
+        # The rest of an Outlook header block (Envoyé, À, Objet) is header, not text.
+        while text_lines and (_HEADER_OTHER.match(fold(text_lines[0]).strip(" *>"))
+                              or _HEADER_FROM.match(fold(text_lines[0]).strip(" *>"))):
+            header.append(text_lines.pop(0))
+        text = "\n".join(text_lines).strip()
+        if parts and not parts[-1].text:
+            # A separator line directly followed by its "De : ..." block: one block.
+            kind = "forward" if "forward" in (kind, parts[-1].kind) else kind
+            parts.pop()
+        parts.append(QuotedPart(kind, _author(header), text))
+    return [p for p in parts if p.text or p.author]
+
+
+def _author(header: list[str]) -> str:
+    """The address (else the name) a quoted block is attributed to."""
+    candidates = [l for l in header if not _HEADER_OTHER.match(fold(l).strip(" *>"))]
+    for line in candidates:
+        found = _EMAIL.search(line)
+        if found:
+            return found.group().lower().strip(".'")
+    for line in candidates:
+        folded = fold(line).strip()
+        match = _HEADER_FROM.match(folded)
+        if match:
+            return line.split(":", 1)[1].strip(" *")
+        attribution = re.search(r",\s*([^,]+?)\s+(a écrit|a ecrit|wrote)", line)
+        if attribution:
+            return attribution.group(1).strip()
+    return ""

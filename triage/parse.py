@@ -1,0 +1,211 @@
+"""Raw bytes → Mail: headers decoded, body as text, new text apart from history, secrets masked.
+
+Junk never raises here: a message that cannot be read becomes a Mail flagged
+`unparseable` with the reason, so that a human sees it and nothing is lost.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import logging
+import re
+from email.message import Message
+
+import inscriptis
+import mailparser
+from mailparser.exceptions import MailParserError
+
+from .history import split_history
+from .models import Address, Attachment, Mail, QuotedPart, RawMail
+from .redact import redact_secrets
+from .rules import Rules
+
+log = logging.getLogger(__name__)
+
+# Beyond this, text is not analysed: no request needs 200,000 characters, and an
+# endless body must not stall the poll.
+MAX_TEXT = 200_000
+_MESSAGE_ID = re.compile(r"<[^<>\s]+>")
+_RECEIVED_FOR = re.compile(r"\bfor\s+<?([^\s<>;]+@[^\s<>;]+)>?", re.IGNORECASE)
+_SINGLE_BYTE = ("iso-8859-1", "iso-8859-15", "latin-1", "latin1", "windows-1252", "cp1252", "us-ascii", "ascii")
+
+
+def parse_mail(raw: RawMail, rules: Rules) -> Mail:
+    """Parse one message; never raises on bad input."""
+    try:
+        parsed = mailparser.parse_from_bytes(raw.data)
+        return _build_mail(raw, parsed, rules)
+    except (MailParserError, RecursionError, LookupError, ValueError, TypeError,
+            AttributeError, IndexError, UnicodeError) as error:
+        log.warning("unparseable message %s: %s", raw.origin, error)
+        return Mail(origin=raw.origin, sender=None, mailbox=raw.mailbox,
+                    unparseable=f"{type(error).__name__}: {error}"[:300])
+
+
+def _build_mail(raw: RawMail, parsed: mailparser.MailParser, rules: Rules) -> Mail:
+    message: Message = parsed.message
+    headers = tuple((str(k).lower(), _header_text(v)) for k, v in message.items())
+    sender = _first_address(parsed.from_)
+    unparseable = None
+    if not headers:
+        unparseable = "no mail headers"
+    elif sender is None:
+        unparseable = "no valid From address"
+    body = _body_text(message)
+    new_text, quoted = split_history(body)
+    new_text, secrets_new = redact_secrets(new_text, rules)
+    quoted, secrets_quoted = _redact_quoted(quoted, rules)
+    subject, secrets_subject = redact_secrets(_one_line(parsed.subject), rules)
+    delivered = [a for _, a in parsed.delivered_to or []]
+    delivered += [email.utils.parseaddr(v)[1] for k, v in headers if k == "x-original-to"]
+    delivered += [m.group(1) for k, v in headers if k == "received" for m in _RECEIVED_FOR.finditer(v)]
+    return Mail(
+        origin=raw.origin,
+        sender=sender,
+        to=_addresses(parsed.to),
+        cc=_addresses(parsed.cc),
+        delivered_to=tuple(a.lower() for a in delivered if a),
+        subject=subject,
+        date=parsed.date if parsed.date else None,
+        message_id=_first_id(message.get("message-id")),
+        in_reply_to=_first_id(message.get("in-reply-to")),
+        references=tuple(_MESSAGE_ID.findall(_header_text(message.get("references", "")))),
+        return_path=_return_path(message),
+        headers=headers,
+        content_type=message.get_content_type(),
+        attachments=tuple(_attachments(message)),
+        new_text=new_text,
+        quoted=quoted,
+        redactions=secrets_subject + secrets_new + secrets_quoted,
+        unparseable=unparseable,
+        mailbox=raw.mailbox,
+    )
+
+
+def _header_text(value: object) -> str:
+    """A header value as text, whatever the email package made of it."""
+    text = str(value) if value is not None else ""
+    if "\udc80" <= max(text, default="\0") or any("\udc80" <= c <= "\udcff" for c in text):
+        # 8-bit bytes in a header (no RFC 2047): read them as UTF-8, else Windows-1252.
+        text = _decode_bytes(text.encode("utf-8", "surrogateescape"), "utf-8")
+    return text
+
+
+def _one_line(text: str | None) -> str:
+    return " ".join((text or "").split())
+
+
+def _first_address(pairs: list[tuple[str, str]] | None) -> Address | None:
+    for name, address in pairs or []:
+        address = (address or "").strip().lower()
+        if "@" in address and " " not in address:
+            return Address(_one_line(_header_text(name)), address)
+    return None
+
+
+def _addresses(pairs: list[tuple[str, str]] | None) -> tuple[str, ...]:
+    return tuple(a.strip().lower() for _, a in pairs or [] if a and "@" in a)
+
+
+def _first_id(value: object) -> str:
+    found = _MESSAGE_ID.search(_header_text(value)) if value else None
+    return found.group() if found else ""
+
+
+def _return_path(message: Message) -> str | None:
+    value = message.get("return-path")
+    if value is None:
+        return None
+    return email.utils.parseaddr(_header_text(value))[1].lower()
+
+
+def _decode_bytes(data: bytes, declared: str | None) -> str:
+    """Bytes of a text part as text, whatever charset they were labelled with.
+
+    Order: the declared charset, but UTF-8 first when the bytes are valid UTF-8 and
+    the label is a single-byte one (mislabelled mail is common); then Windows-1252,
+    which also reads ISO-8859-1 text; then ISO-8859-1, which reads anything.
+    """
+    declared = (declared or "").lower().strip()
+    candidates = []
+    if declared in _SINGLE_BYTE or not declared:
+        candidates.append("utf-8")
+    if declared:
+        candidates.append(declared)
+    candidates += ["utf-8", "cp1252", "latin-1"]
+    for charset in candidates:
+        try:
+            return data.decode(charset)
+        except (LookupError, UnicodeDecodeError):
+            continue
+    return data.decode("latin-1")  # unreachable: latin-1 decodes every byte
+
+
+def _text_parts(message: Message) -> tuple[list[str], list[str]]:
+    """The plain and HTML body parts, outside attachments and attached messages."""
+    plain: list[str] = []
+    html: list[str] = []
+    stack = [message]
+    while stack:
+        part = stack.pop()
+        if part.is_multipart():
+            if part.get_content_type() == "multipart/report":
+                # A delivery report: only its human-readable first part is body.
+                children = part.get_payload()[:1]
+            else:
+                children = part.get_payload()
+            stack.extend(reversed([c for c in children if isinstance(c, Message)]))
+            continue
+        if part.get_content_disposition() == "attachment" or part.get_filename():
+            continue
+        content_type = part.get_content_type()
+        if content_type not in ("text/plain", "text/html"):
+            continue
+        payload = part.get_payload(decode=True) or b""
+        text = _decode_bytes(payload[: MAX_TEXT * 4], part.get_content_charset())
+        (plain if content_type == "text/plain" else html).append(text)
+    return plain, html
+
+
+def _body_text(message: Message) -> str:
+    """The body as readable text: the plain part, else the HTML part converted."""
+    plain, html = _text_parts(message)
+    text = "\n".join(plain).strip()
+    if not text and html:
+        text = "\n".join(_html_to_text(h) for h in html)
+    return text.replace("\r\n", "\n").replace("\r", "\n")[:MAX_TEXT]
+
+
+def _html_to_text(html: str) -> str:
+    """Readable text of an HTML part (tables, lists and line breaks kept)."""
+    try:
+        return inscriptis.get_text(html[: MAX_TEXT * 4])
+    except (ValueError, TypeError) as error:
+        log.warning("HTML part could not be converted: %s", error)
+        return ""
+
+
+def _attachments(message: Message) -> list[Attachment]:
+    """Name, type and size of each attachment; the content is never opened."""
+    found = []
+    for part in message.walk():
+        if part.is_multipart():
+            continue
+        filename = part.get_filename()
+        if part.get_content_disposition() != "attachment" and not filename:
+            continue
+        raw = part.get_payload()
+        size = len(raw) if isinstance(raw, (str, bytes)) else 0
+        if (part.get("content-transfer-encoding") or "").strip().lower() == "base64":
+            size = size * 3 // 4
+        found.append(Attachment(_one_line(_header_text(filename or "")), part.get_content_type(), size))
+    return found
+
+
+def _redact_quoted(quoted: tuple[QuotedPart, ...], rules: Rules) -> tuple[tuple[QuotedPart, ...], tuple[str, ...]]:
+    parts, contexts = [], []
+    for part in quoted:
+        text, found = redact_secrets(part.text, rules)
+        parts.append(QuotedPart(part.kind, part.author, text))
+        contexts.extend(found)
+    return tuple(parts), tuple(contexts)

@@ -1,0 +1,260 @@
+"""Loads the declarative rules (rules/*.toml) into one immutable, precompiled value."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import tomllib
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any, Pattern
+
+from .errors import RulesError
+from .textnorm import WORD, fold
+
+RULE_FILES = ("departments.toml", "communes.toml", "generic_senders.toml", "keywords.toml")
+
+# Abbreviations read as the word they stand for when matching place names.
+_TOKEN_ALIASES = {"st": "saint", "ste": "sainte", "hte": "haute"}
+_ARTICLES = frozenset({"le", "la", "les", "l"})
+
+
+@dataclass(frozen=True)
+class Department:
+    """One configured department and its support mailbox."""
+
+    code: str
+    name: str
+    names: tuple[str, ...]
+    mailbox: str
+    postal_prefixes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Place:
+    """A name that locates a writer: a commune, an EPCI or a department."""
+
+    name: str
+    kind: str  # "commune", "epci" or "department"
+    departments: frozenset[str]
+    tokens: tuple[str, ...]
+    needs_context: bool  # a one-word commune ("Vif", "Mens") is only a place in context
+
+
+@dataclass(frozen=True, eq=False)  # hashed by identity: checks cache per (mail, rules)
+class Rules:
+    """Everything the checks read from rules/: data, not code."""
+
+    directory: str
+    version: str
+    domain: str
+    departments: tuple[Department, ...]
+    # places, indexed by their first token, longest first
+    places: dict[str, tuple[Place, ...]]
+    postal_codes: dict[str, frozenset[str]]
+    commune_keys: frozenset[str]  # commune names without separators: "saintagreve"
+    # senders
+    generic_words: frozenset[str]
+    generic_roots: tuple[str, ...]
+    generic_display: tuple[Pattern[str], ...]
+    automatic_senders: tuple[Pattern[str], ...]
+    automatic_subjects: tuple[Pattern[str], ...]
+    precedence: frozenset[str]
+    autoreply_headers: tuple[str, ...]
+    consumer_domains: frozenset[str]
+    # words
+    vocabulary: frozenset[str]
+    protected: frozenset[str]
+    clause_separators: Pattern[str]
+    negations: Pattern[str]
+    negation_exceptions: Pattern[str]
+    case_kinds: tuple[tuple[str, tuple[Pattern[str], ...]], ...]
+    not_password: Pattern[str]
+    password_terms: Pattern[str]
+    password_topic: Pattern[str]
+    other_topics: tuple[Pattern[str], ...]
+    portal_button: Pattern[str]
+    phone_no: tuple[Pattern[str], ...]
+    phone_yes: tuple[Pattern[str], ...]
+    self_service_failed: tuple[Pattern[str], ...]
+    other_person: tuple[Pattern[str], ...]
+    identifier_stop_words: frozenset[str]
+    identifier_placeholders: frozenset[str]
+    secret_introducers: Pattern[str]
+    not_secret: frozenset[str]
+    created: tuple[Pattern[str], ...]
+    services: Pattern[str]
+    commune_context: Pattern[str]
+    sent_here: Pattern[str]
+    not_postal: Pattern[str]
+
+    @property
+    def mailboxes(self) -> dict[str, Department]:
+        """Mailbox address → its department."""
+        return {d.mailbox: d for d in self.departments}
+
+    def department(self, code: str) -> Department | None:
+        """The configured department of that code, if any."""
+        return next((d for d in self.departments if d.code == code), None)
+
+
+def shipped_dir(name: str) -> Path:
+    """A data directory shipped with triage: `rules` or `templates`.
+
+    In a checkout (and an editable install) it is the top-level folder; a wheel
+    carries it as the package triage.shipped.<name> (see pyproject.toml).
+    """
+    checkout = Path(__file__).resolve().parent.parent / name
+    if checkout.is_dir():
+        return checkout
+    return Path(str(resources.files("triage.shipped") / name))
+
+
+def default_rules_dir() -> Path:
+    """The rules shipped with the package."""
+    return shipped_dir("rules")
+
+
+def place_tokens(name: str) -> tuple[str, ...]:
+    """The tokens of a place name as they are matched: folded, abbreviations expanded."""
+    return tuple(_TOKEN_ALIASES.get(t, t) for t in WORD.findall(fold(name)))
+
+
+@lru_cache(maxsize=8)
+def load_rules(directory: str | None = None) -> Rules:
+    """Read and compile the rules of a directory (default: the shipped ones)."""
+    path = Path(directory) if directory else default_rules_dir()
+    raw: dict[str, dict[str, Any]] = {}
+    digest = hashlib.sha256()
+    for name in RULE_FILES:
+        file = path / name
+        try:
+            content = file.read_bytes()
+            raw[name] = tomllib.loads(content.decode("utf-8"))
+        except FileNotFoundError:
+            raise RulesError(f"rules file missing: {file}") from None
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+            raise RulesError(f"rules file {file} is not valid TOML: {error}") from None
+        digest.update(content)
+    try:
+        return _build(str(path), digest.hexdigest()[:12], raw)
+    except (KeyError, TypeError, re.error) as error:
+        raise RulesError(f"rules in {path} are incomplete or invalid: {error!r}") from None
+
+
+def _compile(pattern: str) -> Pattern[str]:
+    return re.compile(pattern)
+
+
+def _compile_all(patterns: list[str]) -> tuple[Pattern[str], ...]:
+    return tuple(re.compile(p) for p in patterns)
+
+
+def _build(directory: str, version: str, raw: dict[str, dict[str, Any]]) -> Rules:
+    departments_data = raw["departments.toml"]
+    departments = tuple(
+        Department(
+            code=d["code"],
+            name=d["name"],
+            names=tuple(d["names"]),
+            mailbox=d["mailbox"].lower(),
+            postal_prefixes=tuple(d["postal_prefixes"]),
+        )
+        for d in departments_data["departments"]
+    )
+    places, postal_codes, commune_keys = _build_places(departments, raw["communes.toml"])
+    senders = raw["generic_senders.toml"]
+    words = raw["keywords.toml"]
+    case_kind = words["case_kind"]
+    return Rules(
+        directory=directory,
+        version=version,
+        domain=departments_data["domain"].lower(),
+        departments=departments,
+        places=places,
+        postal_codes=postal_codes,
+        commune_keys=commune_keys,
+        generic_words=frozenset(senders["generic"]["words"]),
+        generic_roots=tuple(senders["generic"]["roots"]),
+        generic_display=_compile_all(senders["generic"]["display_patterns"]),
+        automatic_senders=_compile_all(senders["automatic"]["senders"]),
+        automatic_subjects=_compile_all(senders["automatic"]["subjects"]),
+        precedence=frozenset(senders["automatic"]["precedence"]),
+        autoreply_headers=tuple(senders["automatic"]["autoreply_headers"]),
+        consumer_domains=frozenset(senders["consumer_domains"]["domains"]),
+        vocabulary=frozenset(words["typos"]["vocabulary"]),
+        protected=frozenset(words["typos"]["protected"]),
+        clause_separators=_compile(words["clauses"]["separators"]),
+        negations=_compile(words["clauses"]["negations"]),
+        negation_exceptions=_compile(words["clauses"]["negation_exceptions"]),
+        case_kinds=tuple((kind, _compile_all(case_kind[kind])) for kind in ("expired", "lost", "unclear")),
+        not_password=_compile(case_kind["not_password"]),
+        password_terms=_compile(case_kind["password_terms"]),
+        password_topic=_compile(case_kind["password_topic"]),
+        other_topics=_compile_all(case_kind["other_topics"]),
+        portal_button=_compile(case_kind["portal_button"]),
+        phone_no=_compile_all(words["phone"]["registered_no"]),
+        phone_yes=_compile_all(words["phone"]["registered_yes"]),
+        self_service_failed=_compile_all(words["phone"]["self_service_failed"]),
+        other_person=_compile_all(words["other_person"]["patterns"]),
+        identifier_stop_words=frozenset(words["identifier"]["stop_words"]),
+        identifier_placeholders=frozenset(words["identifier"]["placeholders"]),
+        secret_introducers=_compile(words["secrets"]["introducers"]),
+        not_secret=frozenset(words["secrets"]["not_secret"]),
+        created=_compile_all(words["department"]["created"]),
+        services=_compile(words["department"]["services"]),
+        commune_context=_compile(words["department"]["commune_context"]),
+        sent_here=_compile(words["department"]["sent_here"]),
+        not_postal=_compile(words["department"]["not_postal"]),
+    )
+
+
+def _build_places(
+    departments: tuple[Department, ...], communes: dict[str, Any]
+) -> tuple[dict[str, tuple[Place, ...]], dict[str, frozenset[str]], frozenset[str]]:
+    """Index communes, EPCI and department names by first token; map postal codes."""
+    merged: dict[tuple[str, tuple[str, ...]], set[str]] = {}
+    names: dict[tuple[str, tuple[str, ...]], str] = {}
+    postal: dict[str, set[str]] = {}
+    commune_keys: set[str] = set()
+
+    def add(kind: str, name: str, department: str, tokens: tuple[str, ...]) -> None:
+        if tokens:
+            merged.setdefault((kind, tokens), set()).add(department)
+            names.setdefault((kind, tokens), name)
+
+    for commune in communes["communes"]:
+        tokens = place_tokens(commune["name"])
+        add("commune", commune["name"], commune["department"], tokens)
+        if tokens[0] in _ARTICLES and len(tokens) > 2:
+            # "Mairie du Pont-de-Beauvoisin": the article merges into "du".
+            add("commune", commune["name"], commune["department"], tokens[1:])
+        commune_keys.add("".join(tokens))
+        commune_keys.add("".join("st" if t == "saint" else t for t in tokens))
+        for code in commune["postal_codes"]:
+            postal.setdefault(code, set()).add(commune["department"])
+    for epci in communes["epcis"]:
+        # "CC du Pays de Lamastre" is written "Communauté de communes du Pays de
+        # Lamastre" or "Pays de Lamastre": match what follows the legal form.
+        distinctive = re.sub(r"^(CC|CA|CU)\s+((du|de la|des|de l'|de|d')\s+)?", "", epci["name"])
+        distinctive = re.sub(r"\s*\(.*\)$", "", distinctive)
+        add("epci", epci["name"], epci["department"], place_tokens(distinctive))
+    for department in departments:
+        for name in department.names:
+            add("department", department.name, department.code, place_tokens(name))
+
+    index: dict[str, list[Place]] = {}
+    for (kind, tokens), codes in merged.items():
+        meaningful = tokens[1:] if tokens[0] in _ARTICLES else tokens
+        place = Place(
+            name=names[(kind, tokens)],
+            kind=kind,
+            departments=frozenset(codes),
+            tokens=tokens,
+            needs_context=kind == "commune" and len(meaningful) == 1,
+        )
+        index.setdefault(tokens[0], []).append(place)
+    ordered = {first: tuple(sorted(found, key=lambda p: -len(p.tokens))) for first, found in index.items()}
+    return ordered, {code: frozenset(d) for code, d in postal.items()}, frozenset(commune_keys)

@@ -1,0 +1,1 @@
+"""Data shipped inside the wheel: the default rules/ and templates/ (mapped in pyproject.toml)."""

@@ -1,0 +1,138 @@
+"""Accent-, case- and typo-tolerant views of French text, mapped back to the original.
+
+Checks match their patterns on a *folded* copy of the text (lower case, no accents,
+one kind of apostrophe and dash) and quote the *original* span as evidence, so the
+folded copy must keep every character at the same offset.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+
+from rapidfuzz.distance import Levenshtein
+
+_PUNCTUATION = {
+    "\u2019": "'", "\u2018": "'", "\u02bc": "'", "`": "'", "\u00b4": "'",
+    "\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-", "\u2014": "-",
+    "\u2212": "-", "\u00a0": " ", "\u202f": " ", "\u2007": " ", "\u200b": " ",
+    "\u00ab": '"', "\u00bb": '"', "\u201c": '"', "\u201d": '"',
+    "\u0153": "o", "\u0152": "o", "\u00e6": "a", "\u00c6": "a", "\u00df": "s",
+}
+
+
+def _build_fold_table() -> dict[int, str]:
+    """One character in, one character out: Latin letters lose case and accents."""
+    table: dict[int, str] = {}
+    for code in range(0x250):
+        char = chr(code)
+        base = "".join(c for c in unicodedata.normalize("NFKD", char) if not unicodedata.combining(c))
+        lowered = base.lower()
+        if len(lowered) == 1 and lowered != char:
+            table[code] = lowered
+    for char, replacement in _PUNCTUATION.items():
+        table[ord(char)] = replacement
+    return table
+
+
+_FOLD_TABLE = _build_fold_table()
+
+
+def fold(text: str) -> str:
+    """Lower-case, unaccented copy of text with the same length."""
+    return text.translate(_FOLD_TABLE)
+
+
+WORD = re.compile(r"[a-z0-9]+")
+
+
+@dataclass(frozen=True)
+class Folded:
+    """A folded, typo-corrected copy of a text that can point back into the original."""
+
+    original: str
+    text: str
+    # (offset in text, offset in original) at the start of each corrected word and
+    # just after it; between two anchors both texts advance together.
+    anchors: tuple[tuple[int, int], ...] = ()
+
+    def original_offset(self, offset: int) -> int:
+        """The offset in the original text of an offset in the folded text."""
+        if not self.anchors:
+            return offset
+        index = bisect.bisect_right(self.anchors, (offset, float("inf"))) - 1
+        if index < 0:
+            return offset
+        folded_at, original_at = self.anchors[index]
+        return min(original_at + (offset - folded_at), len(self.original))
+
+    def excerpt(self, start: int, end: int, margin: int = 0) -> str:
+        """The original text of a folded span, widened by margin characters each side."""
+        begin = self.original_offset(start)
+        finish = self.original_offset(end)
+        begin = max(0, begin - margin)
+        finish = min(len(self.original), finish + margin)
+        return " ".join(self.original[begin:finish].split())
+
+
+_WORD_OR_SPACE = re.compile(r"[a-z0-9]+|\s+")
+
+
+def fold_with_corrections(text: str, vocabulary: frozenset[str], protected: frozenset[str]) -> Folded:
+    """Fold text, join hard-wrapped lines, and correct misspelt words.
+
+    Why: requesters type fast ("oublie", "expirer") and mail clients wrap lines
+    anywhere ("je n'ai pas\nde portable"); the patterns in rules/keywords.toml name
+    each word once, correctly spelt, with single spaces. A blank line stays a
+    line break: it separates clauses.
+    """
+    folded = fold(text)
+    pieces: list[str] = []
+    anchors: list[tuple[int, int]] = []
+    last = 0
+    shift = 0
+    for match in _WORD_OR_SPACE.finditer(folded):
+        chunk = match.group()
+        if chunk[0].isspace():
+            replacement = "\n" if chunk.count("\n") >= 2 else " "
+            if replacement == chunk:
+                continue
+        else:
+            replacement = correct_word(chunk, vocabulary, protected)
+            if replacement is None:
+                continue
+        pieces.append(folded[last:match.start()])
+        pieces.append(replacement)
+        if len(replacement) != len(chunk):
+            anchors.append((match.start() + shift, match.start()))
+            shift += len(replacement) - len(chunk)
+            anchors.append((match.end() + shift, match.end()))
+        last = match.end()
+    if not pieces:
+        return Folded(text, folded)
+    pieces.append(folded[last:])
+    return Folded(text, "".join(pieces), tuple(anchors))
+
+
+@lru_cache(maxsize=65536)
+def correct_word(word: str, vocabulary: frozenset[str], protected: frozenset[str]) -> str | None:
+    """The vocabulary word a misspelt word stands for, or None when it is fine as is.
+
+    Only words of five letters or more, with the same first letter (typos rarely hit
+    it), one edit away (two from eight letters); real words that sit that close to a
+    keyword ("publie" and "oublie") are listed in `protected`.
+    """
+    if len(word) < 5 or word in vocabulary or word in protected or word.isdigit():
+        return None
+    allowed = 1 if len(word) < 8 else 2
+    best: tuple[int, str] | None = None
+    for candidate in vocabulary:
+        if candidate[0] != word[0] or abs(len(candidate) - len(word)) > allowed:
+            continue
+        distance = Levenshtein.distance(word, candidate, score_cutoff=allowed)
+        if distance <= allowed and (best is None or distance < best[0]):
+            best = (distance, candidate)
+    return best[1] if best else None
