@@ -21,6 +21,9 @@ from .redact import redact_secrets
 from .rules import Rules
 
 log = logging.getLogger(__name__)
+# mail-parser logs a warning for every part type it does not decode (delivery
+# reports' text/rfc822-headers...): noise for us, we read those parts ourselves.
+logging.getLogger("mailparser").setLevel(logging.ERROR)
 
 # Beyond this, text is not analysed: no request needs 200,000 characters, and an
 # endless body must not stall the poll.

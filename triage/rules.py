@@ -75,7 +75,7 @@ class Rules:
     password_terms: Pattern[str]
     password_topic: Pattern[str]
     other_topics: tuple[Pattern[str], ...]
-    portal_button: Pattern[str]
+    bulk_markers: Pattern[str]
     phone_no: tuple[Pattern[str], ...]
     phone_yes: tuple[Pattern[str], ...]
     self_service_failed: tuple[Pattern[str], ...]
@@ -194,7 +194,7 @@ def _build(directory: str, version: str, raw: dict[str, dict[str, Any]]) -> Rule
         password_terms=_compile(case_kind["password_terms"]),
         password_topic=_compile(case_kind["password_topic"]),
         other_topics=_compile_all(case_kind["other_topics"]),
-        portal_button=_compile(case_kind["portal_button"]),
+        bulk_markers=_compile(case_kind["bulk_markers"]),
         phone_no=_compile_all(words["phone"]["registered_no"]),
         phone_yes=_compile_all(words["phone"]["registered_yes"]),
         self_service_failed=_compile_all(words["phone"]["self_service_failed"]),

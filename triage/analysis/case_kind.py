@@ -26,6 +26,9 @@ DESCRIPTION = (
 def check(mail: Mail, rules: Rules) -> list[Finding]:
     """The case kind, with the phrase that decided it."""
     texts = requester_text(mail, rules)
+    bulk = rules.bulk_markers.search(texts.new.text)
+    if bulk:
+        return [Finding(NAME, "other", "bulk mail, not a request: " + evidence(texts.new, bulk))]
     for text, where in ((texts.new, ""), (texts.own_history, "in the requester's quoted message: ")):
         stated = classify_password_case(text, rules)
         if stated:
