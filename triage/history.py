@@ -21,13 +21,13 @@ _FORWARD_SEPARATOR = re.compile(
     r"|^debut du message reexpedie\s*:?\s*$|^begin forwarded message\s*:?\s*$"
 )
 _HEADER_FROM = re.compile(r"^\**\s*(de|from|expediteur)\s*\**\s*:\s*\**\s*(.+)$")
-_HEADER_OTHER = re.compile(r"^\**\s*(envoye|sent|date|a|to|objet|subject|cc|pour)\s*\**\s*:")
+_HEADER_OTHER = re.compile(r"^\**\s*(envoye|sent|date|a|to|objet|sujet|subject|cc|cci|pour)\s*\**\s*:")
 _HEADER_INLINE = re.compile(r"^\**\s*(de|from)\s*\**\s*:.+\b(envoye|sent|date)\s*\**\s*:.+\b(objet|subject|a|to)\s*\**\s*:")
 _ATTRIBUTION = re.compile(
     r"^(le|on|el|am)\b.{4,300}?\b(a ecrit|wrote|ecrivait|a ecrit le suivant)\s*:?\s*$"
     r"|^.{0,200}(<[^>]*@[^>]*>|\S+@\S+)\s*(a ecrit|wrote)\s*:?\s*$"
 )
-_FORWARD_SUBJECT = re.compile(r"^\**\s*(objet|subject)\s*\**\s*:\s*(tr|fw|fwd|trans)\s*:")
+_FORWARD_SUBJECT = re.compile(r"^\**\s*(objet|sujet|subject)\s*\**\s*:\s*(tr|fw|fwd|trans)\s*:")
 _TRAILING_RULE = re.compile(r"^[\s_\-=*]*$")
 
 

@@ -13,7 +13,7 @@ import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 
-from rapidfuzz.distance import Levenshtein
+from rapidfuzz.distance import OSA
 
 _PUNCTUATION = {
     "\u2019": "'", "\u2018": "'", "\u02bc": "'", "`": "'", "\u00b4": "'",
@@ -123,7 +123,8 @@ def correct_word(word: str, vocabulary: frozenset[str], protected: frozenset[str
 
     Only words of five letters or more, with the same first letter (typos rarely hit
     it), one edit away (two from eight letters); real words that sit that close to a
-    keyword ("publie" and "oublie") are listed in `protected`.
+    keyword ("publie" and "oublie") are listed in `protected`. Swapped letters count
+    as one edit (optimal string alignment).
     """
     if len(word) < 5 or word in vocabulary or word in protected or word.isdigit():
         return None
@@ -132,7 +133,7 @@ def correct_word(word: str, vocabulary: frozenset[str], protected: frozenset[str
     for candidate in vocabulary:
         if candidate[0] != word[0] or abs(len(candidate) - len(word)) > allowed:
             continue
-        distance = Levenshtein.distance(word, candidate, score_cutoff=allowed)
+        distance = OSA.distance(word, candidate, score_cutoff=allowed)
         if distance <= allowed and (best is None or distance < best[0]):
             best = (distance, candidate)
     return best[1] if best else None

@@ -55,12 +55,12 @@ def is_nominative(sender: Address, rules: Rules) -> tuple[bool, str]:
         return False, f"robot address '{sender.address}'"
     if len(words) >= 2 and len(letters) >= 4:
         return True, f"person pattern '{sender.local_part}'"
-    agreement = _display_agreement(sender.name, letters)
-    if agreement:
-        return True, agreement
     display = fold(sender.name).strip()
     if display and any(p.search(display) for p in rules.generic_display):
         return False, f"single-word local part '{sender.local_part}' with a body's display name '{sender.name}'"
+    agreement = _display_agreement(sender.name, letters)
+    if agreement:
+        return True, agreement
     if len(letters) >= 4:
         return True, f"person pattern (pnom) '{sender.local_part}'"
     return False, f"local part '{sender.local_part}' too short to name a person"

@@ -1,0 +1,73 @@
+"""Shared fixtures: the shipped rules, and factories for mail built in a test."""
+
+from __future__ import annotations
+
+from email.message import EmailMessage
+from email.utils import formataddr
+from pathlib import Path
+
+import pytest
+
+from triage.analysis import analyse
+from triage.decide import decide
+from triage.models import Decision, Mail, RawMail
+from triage.parse import parse_mail
+from triage.rules import Rules, load_rules
+
+DATA = Path(__file__).parent / "data"
+MAILBOX_07 = "ddfip07.pgp.spl-pes@dgfip.finances.gouv.fr"
+
+
+@pytest.fixture(scope="session")
+def rules() -> Rules:
+    """The rules shipped in rules/."""
+    return load_rules()
+
+
+def build_eml(body: str = "Bonjour", *, sender: str = "jean.dupont@mairie-lamastre.fr",
+              name: str = "Jean Dupont", to: str = MAILBOX_07, subject: str = "Mot de passe",
+              headers: dict[str, str] | None = None, html: str | None = None) -> bytes:
+    """A well-formed message as bytes, UTF-8, with the given parts."""
+    message = EmailMessage()
+    message["From"] = formataddr((name, sender)) if name else sender
+    message["To"] = to
+    message["Subject"] = subject
+    message["Date"] = "Mon, 02 Mar 2026 10:12:00 +0100"
+    message["Message-ID"] = "<test-1@mairie-lamastre.fr>"
+    for key, value in (headers or {}).items():
+        message[key] = value
+    if html is not None and body:
+        message.set_content(body)
+        message.add_alternative(html, subtype="html")
+    elif html is not None:
+        message.set_content(html, subtype="html")
+    else:
+        message.set_content(body)
+    return message.as_bytes()
+
+
+@pytest.fixture
+def mail_of(rules):
+    """Parse a message built from the arguments of build_eml (or raw bytes)."""
+    def make(body: str | bytes = "Bonjour", **kwargs) -> Mail:
+        data = body if isinstance(body, bytes) else build_eml(body, **kwargs)
+        return parse_mail(RawMail(data, "test.eml"), rules)
+    return make
+
+
+@pytest.fixture
+def decision_of(rules, mail_of):
+    """The decision for a message built from the arguments of build_eml."""
+    def make(body: str | bytes = "Bonjour", **kwargs) -> Decision:
+        mail = mail_of(body, **kwargs)
+        return decide(mail, analyse(mail, rules))
+    return make
+
+
+@pytest.fixture
+def findings_of(rules, mail_of):
+    """Findings of one check for a message built from the arguments of build_eml."""
+    def make(check: str, body: str | bytes = "Bonjour", **kwargs):
+        mail = mail_of(body, **kwargs)
+        return [f for f in analyse(mail, rules) if f.check == check]
+    return make

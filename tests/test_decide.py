@@ -1,0 +1,81 @@
+"""The policy order, on findings written by hand: the first rule that fits wins."""
+
+import pytest
+
+from triage.decide import POLICY, decide
+from triage.models import Address, Finding, Mail
+
+MAILBOX = ("ddfip07.pgp.spl-pes@dgfip.finances.gouv.fr", "07")
+MAIL = Mail(origin="t", sender=Address("Jean Dupont", "jean.dupont@mairie.fr"))
+
+
+def findings(**facts):
+    """Findings of a complete, nominative, lost request unless told otherwise."""
+    values = {"mailbox": MAILBOX, "nominative": True, "case-kind": "lost", "phone": None,
+              "identifier": ["jdupont-xt"], "department": None, "automatic": False,
+              "unparseable": False, "other-person": False, "self-service-failed": False}
+    values.update(facts)
+    result = []
+    for check, value in values.items():
+        if check == "identifier":
+            result += [Finding(check, v, "e") for v in value] or [Finding(check, None, "", hit=False)]
+        elif check == "department":
+            result.append(Finding(check, value, "e", hit=value is not None))
+        elif isinstance(value, bool):
+            result.append(Finding(check, value, "e", hit=value))
+        else:
+            result.append(Finding(check, value, "e", hit=value is not None))
+    return tuple(result)
+
+
+def action(**facts):
+    return decide(MAIL, findings(**facts)).action
+
+
+def test_the_policy_reads_in_the_specified_order():
+    assert [r.action for r in POLICY] == ["ignore", "human_review", "human_review", "human_review",
+                                          "human_review", "redirect_department", "self_service",
+                                          "request_info", "acknowledge"]
+
+
+def test_automatic_beats_everything():
+    assert action(automatic=True, **{"case-kind": "other", "unparseable": True}) == "ignore"
+
+
+@pytest.mark.parametrize("facts", [
+    {"unparseable": True}, {"case-kind": "other"}, {"identifier": ["a-xt", "b-xt"]}, {"other-person": True},
+])
+def test_human_review_beats_redirect(facts):
+    assert action(department="26", **facts) == "human_review"
+
+
+def test_redirect_beats_self_service_and_names_the_accounts_department():
+    decision = decide(MAIL, findings(department="26", phone=True))
+    assert (decision.action, decision.department) == ("redirect_department", "26")
+
+
+def test_self_service_beats_request_info_for_a_generic_sender():
+    assert action(phone=True, nominative=False, identifier=[]) == "self_service"
+
+
+def test_self_service_needs_a_registered_mobile_and_no_failure():
+    assert action(phone=None) == "acknowledge"
+    assert action(phone=False) == "acknowledge"
+    assert action(phone=True, **{"self-service-failed": True}) == "acknowledge"
+    assert action(phone=True, **{"case-kind": "expired"}) == "acknowledge"
+
+
+@pytest.mark.parametrize("facts, missing", [
+    ({"nominative": False}, ("nominative_sender",)),
+    ({"identifier": []}, ("identifier",)),
+    ({"nominative": False, "identifier": []}, ("nominative_sender", "identifier")),
+])
+def test_request_info_says_what_is_missing(facts, missing):
+    decision = decide(MAIL, findings(**facts))
+    assert (decision.action, decision.missing) == ("request_info", missing)
+
+
+def test_a_complete_request_is_acknowledged_in_the_mailboxs_department():
+    decision = decide(MAIL, findings())
+    assert (decision.action, decision.department, decision.identifier, decision.missing) == (
+        "acknowledge", "07", "jdupont-xt", ())
