@@ -51,8 +51,8 @@ class Rules:
     version: str
     domain: str
     departments: tuple[Department, ...]
-    # places, indexed by their first token, longest first
-    places: dict[str, tuple[Place, ...]]
+    # places, indexed by their first two tokens (one for one-word names), longest first
+    places: dict[tuple[str, ...], tuple[Place, ...]]
     postal_codes: dict[str, frozenset[str]]
     commune_keys: frozenset[str]  # commune names without separators: "saintagreve"
     # senders
@@ -245,7 +245,7 @@ def _build_places(
         for name in department.names:
             add("department", department.name, department.code, place_tokens(name))
 
-    index: dict[str, list[Place]] = {}
+    index: dict[tuple[str, ...], list[Place]] = {}
     for (kind, tokens), codes in merged.items():
         meaningful = tokens[1:] if tokens[0] in _ARTICLES else tokens
         place = Place(
@@ -255,6 +255,6 @@ def _build_places(
             tokens=tokens,
             needs_context=kind == "commune" and len(meaningful) == 1,
         )
-        index.setdefault(tokens[0], []).append(place)
+        index.setdefault(tokens[:2], []).append(place)
     ordered = {first: tuple(sorted(found, key=lambda p: -len(p.tokens))) for first, found in index.items()}
     return ordered, {code: frozenset(d) for code, d in postal.items()}, frozenset(commune_keys)

@@ -141,16 +141,17 @@ def _level(folded: str, start: int, end: int, zones: list[tuple[int, int]], rule
 
 def _place_names(folded: str, rules: Rules):
     """(start, end, place) of each commune, EPCI or department name, longest first."""
-    tokens = [(_ALIASES.get(m.group(), m.group()), m.start(), m.end()) for m in WORD.finditer(folded)]
+    words = [_ALIASES.get(m.group(), m.group()) for m in WORD.finditer(folded)]
+    spans = [m.span() for m in WORD.finditer(folded)]
     index = 0
-    while index < len(tokens):
-        word = tokens[index][0]
+    while index < len(words):
+        candidates = rules.places.get(tuple(words[index : index + 2]), ()) + rules.places.get((words[index],), ())
         matched = None
-        for place in rules.places.get(word, ()):
+        for place in candidates:
             size = len(place.tokens)
-            if tuple(t[0] for t in tokens[index : index + size]) != place.tokens:
+            if size > 2 and tuple(words[index : index + size]) != place.tokens:
                 continue
-            start, end = tokens[index][1], tokens[index + size - 1][2]
+            start, end = spans[index][0], spans[index + size - 1][1]
             if _adjacent(folded, start, end) and not _hyphen_free(folded, start, end):
                 continue
             if place.needs_context and not _in_context(folded, start, end, rules):
