@@ -30,3 +30,9 @@ def test_a_disclosed_password_is_a_warning_on_the_decision(decision_of):
     decision = decision_of("Mon mot de passe a expiré. mdp : Azerty123. Identifiant jdupont-xt")
     assert "password_disclosed" in decision.warnings
     assert all("Azerty123" not in e for e in decision.evidence().values())
+
+
+def test_a_password_named_without_a_verb_is_masked_when_it_looks_like_one(rules):
+    redacted, _ = redact_secrets("J'ai essayé avec mon mot de passe habituel Voiron*2025 sans succès.", rules)
+    assert "Voiron*2025" not in redacted
+    assert redact_secrets("mon mot de passe habituel ne marche plus", rules)[1] == ()

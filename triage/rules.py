@@ -66,6 +66,7 @@ class Rules:
     consumer_domains: frozenset[str]
     # words
     vocabulary: frozenset[str]
+    abbreviations: dict[str, str]
     protected: frozenset[str]
     clause_separators: Pattern[str]
     negations: Pattern[str]
@@ -76,6 +77,8 @@ class Rules:
     password_topic: Pattern[str]
     other_topics: tuple[Pattern[str], ...]
     bulk_markers: Pattern[str]
+    resolved: Pattern[str]
+    procedure_name: Pattern[str]
     phone_no: tuple[Pattern[str], ...]
     phone_yes: tuple[Pattern[str], ...]
     self_service_failed: tuple[Pattern[str], ...]
@@ -185,6 +188,7 @@ def _build(directory: str, version: str, raw: dict[str, dict[str, Any]]) -> Rule
         autoreply_headers=tuple(senders["automatic"]["autoreply_headers"]),
         consumer_domains=frozenset(senders["consumer_domains"]["domains"]),
         vocabulary=frozenset(words["typos"]["vocabulary"]),
+        abbreviations=dict(words["typos"]["abbreviations"]),
         protected=frozenset(words["typos"]["protected"]),
         clause_separators=_compile(words["clauses"]["separators"]),
         negations=_compile(words["clauses"]["negations"]),
@@ -195,6 +199,8 @@ def _build(directory: str, version: str, raw: dict[str, dict[str, Any]]) -> Rule
         password_topic=_compile(case_kind["password_topic"]),
         other_topics=_compile_all(case_kind["other_topics"]),
         bulk_markers=_compile(case_kind["bulk_markers"]),
+        resolved=_compile(case_kind["resolved"]),
+        procedure_name=_compile(case_kind["procedure_name"]),
         phone_no=_compile_all(words["phone"]["registered_no"]),
         phone_yes=_compile_all(words["phone"]["registered_yes"]),
         self_service_failed=_compile_all(words["phone"]["self_service_failed"]),

@@ -73,18 +73,24 @@ class Folded:
         """The original text of a folded span, widened by margin characters each side."""
         begin = self.original_offset(start)
         finish = self.original_offset(end)
-        begin = max(0, begin - margin)
-        finish = min(len(self.original), finish + margin)
+        if margin:
+            # Widen by about `margin` characters, to whole words.
+            text = self.original
+            left = text.rfind(" ", 0, max(0, begin - margin))
+            begin = min(begin, left + 1) if left >= 0 else 0
+            right = text.find(" ", min(len(text), finish + margin))
+            finish = max(finish, right) if right >= 0 else len(text)
         return " ".join(self.original[begin:finish].split())
 
 
 _WORD_OR_SPACE = re.compile(r"[a-z0-9]+|\s+")
 
 
-def fold_with_corrections(text: str, vocabulary: frozenset[str], protected: frozenset[str]) -> Folded:
+def fold_with_corrections(text: str, vocabulary: frozenset[str], protected: frozenset[str],
+                          abbreviations: dict[str, str] | None = None) -> Folded:
     """Fold text, join hard-wrapped lines, and correct misspelt words.
 
-    Why: requesters type fast ("oublie", "expirer") and mail clients wrap lines
+    Why: requesters type fast ("oublie", "expirer", "num") and mail clients wrap lines
     anywhere ("je n'ai pas\nde portable"); the patterns in rules/keywords.toml name
     each word once, correctly spelt, with single spaces. A blank line stays a
     line break: it separates clauses.
@@ -101,7 +107,7 @@ def fold_with_corrections(text: str, vocabulary: frozenset[str], protected: froz
             if replacement == chunk:
                 continue
         else:
-            replacement = correct_word(chunk, vocabulary, protected)
+            replacement = (abbreviations or {}).get(chunk) or correct_word(chunk, vocabulary, protected)
             if replacement is None:
                 continue
         pieces.append(folded[last:match.start()])

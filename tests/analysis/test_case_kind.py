@@ -79,3 +79,20 @@ def test_expired_in_a_quoted_ddfip_text_does_not_count(findings_of):
     body = ("Voici : jdupont-xt\n\nDe : ddfip07.pgp.spl-pes@dgfip.finances.gouv.fr\nEnvoyé : lundi\n"
             "Objet : RE\n\nSi votre mot de passe a expiré, donnez-nous votre identifiant.\n")
     assert kind(findings_of, body) == "unclear"
+
+
+def test_the_name_of_the_self_service_states_no_loss(findings_of):
+    body = "Je voudrais ajouter un portable pour utiliser la procédure « mot de passe oublié » plus tard."
+    assert kind(findings_of, body) == "other"
+
+
+def test_a_loss_said_next_to_the_button_label_is_still_a_loss(findings_of):
+    assert kind(findings_of, "Ayant oublié mon mot de passe, j'ai cliqué sur « Mot de passe -xt oublié ».") == "lost"
+
+
+def test_a_requester_saying_it_is_solved_is_not_a_request(findings_of):
+    assert kind(findings_of, "Merci, c'est bon, j'ai pu me connecter et changer le mot de passe !") == "other"
+
+
+def test_a_hurried_cannot_connect_without_ne_is_unclear(findings_of):
+    assert kind(findings_of, "ca marche pas, je peux plus me connecter depuis lundi. les factures sont bloquees") == "unclear"

@@ -63,3 +63,11 @@ def test_lost_with_registered_mobile_but_no_sms_goes_to_an_agent(decision_of):
 def test_expired_with_registered_mobile_never_goes_to_self_service(decision_of):
     decision = decision_of("Mon mot de passe a expiré, mon portable est enregistré. Identifiant jdupont-xt")
     assert decision.action == "acknowledge"
+
+
+def test_abbreviated_number_is_read_as_numero(findings_of):
+    assert phone(findings_of, "Mon num de portable est bien enregistré sur mon compte.") is True
+
+
+def test_nothing_received_is_a_failed_self_service(findings_of):
+    assert failed(findings_of, "Le portail dit qu'un SMS a été envoyé, mais je n'ai rien reçu.") is True

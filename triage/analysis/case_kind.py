@@ -29,11 +29,15 @@ def check(mail: Mail, rules: Rules) -> list[Finding]:
     bulk = rules.bulk_markers.search(texts.new.text)
     if bulk:
         return [Finding(NAME, "other", "bulk mail, not a request: " + evidence(texts.new, bulk))]
-    for text, where in ((texts.new, ""), (texts.own_history, "in the requester's quoted message: ")):
-        stated = classify_password_case(text, rules)
-        if stated:
-            kind, match = stated
-            return [Finding(NAME, kind, where + evidence(text, match))]
+    stated = classify_password_case(texts.new, rules)
+    if stated:
+        return [Finding(NAME, stated[0], evidence(texts.new, stated[1]))]
+    solved = rules.resolved.search(texts.new.text)
+    if solved:
+        return [Finding(NAME, "other", "the requester says it is solved: " + evidence(texts.new, solved))]
+    stated = classify_password_case(texts.own_history, rules)
+    if stated:
+        return [Finding(NAME, stated[0], "in the requester's quoted message: " + evidence(texts.own_history, stated[1]))]
     for pattern in rules.other_topics:
         match = pattern.search(texts.new.text)
         if match:
@@ -46,8 +50,11 @@ def check(mail: Mail, rules: Rules) -> list[Finding]:
 
 def classify_password_case(text: Folded, rules: Rules) -> tuple[str, re.Match[str]] | None:
     """The first kind (expired, lost, unclear) stated in the text, and where."""
+    names = [m.span() for m in rules.procedure_name.finditer(text.text)]
     for kind, patterns in rules.case_kinds:
         for match in statements(text, patterns, rules):
+            if any(start <= match.start() < end for start, end in names):
+                continue  # « Mot de passe oublié » names the self-service, states nothing
             start, end = clause_bounds(text.text, match.start(), match.end(), rules)
             clause = text.text[start:end]
             about_account = bool(rules.password_terms.search(clause))

@@ -37,8 +37,8 @@ def requester_text(mail: Mail, rules: Rules) -> RequesterText:
     new = f"{mail.subject}\n{mail.new_text}"
     own = "\n".join(p.text for p in mail.quoted if is_requesters_own(p, mail, rules))
     return RequesterText(
-        new=fold_with_corrections(new, rules.vocabulary, rules.protected),
-        own_history=fold_with_corrections(own, rules.vocabulary, rules.protected),
+        new=fold_with_corrections(new, rules.vocabulary, rules.protected, rules.abbreviations),
+        own_history=fold_with_corrections(own, rules.vocabulary, rules.protected, rules.abbreviations),
     )
 
 
