@@ -71,4 +71,6 @@ def test_rules_files_are_valid_and_patterns_are_single(file):
     for text in strings(data):
         # Two patterns glued by a quoting slip ('a', 'b' inside one string).
         assert "', '" not in text, text
+        # Unbounded "any character" runs make hostile mail quadratic: bound them.
+        assert ".*" not in text and ".+" not in text, text
     assert file.name in README

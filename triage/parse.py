@@ -13,7 +13,6 @@ from email.message import Message
 
 import inscriptis
 import mailparser
-from mailparser.exceptions import MailParserError
 
 from .history import split_history
 from .models import Address, Attachment, Mail, QuotedPart, RawMail
@@ -38,8 +37,9 @@ def parse_mail(raw: RawMail, rules: Rules) -> Mail:
     try:
         parsed = mailparser.parse_from_bytes(raw.data)
         return _build_mail(raw, parsed, rules)
-    except (MailParserError, RecursionError, LookupError, ValueError, TypeError,
-            AttributeError, IndexError, UnicodeError) as error:
+    except Exception as error:  # noqa: BLE001 - hostile bytes can break any parser
+        # (the email package alone raises HeaderParseError, ValueError, IndexError,
+        # LookupError...; mail-parser adds its own): the message is kept for a human.
         log.warning("unparseable message %s: %s", raw.origin, error)
         return Mail(origin=raw.origin, sender=None, mailbox=raw.mailbox,
                     unparseable=f"{type(error).__name__}: {error}"[:300])
