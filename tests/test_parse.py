@@ -198,3 +198,10 @@ def test_password_pasted_in_the_body_is_masked_before_anything_keeps_it(rules, m
     assert "Soleil2024" not in mail.new_text
     assert "[mot de passe masqué]" in mail.new_text
     assert all("Soleil2024" not in context for context in mail.redactions)
+
+
+def test_a_repeated_subject_header_keeps_the_first(rules):
+    data = (b"From: a.b@mairie.fr\r\nTo: ddfip07.pgp.spl-pes@dgfip.finances.gouv.fr\r\n"
+            b"Subject: mot de passe expire\r\nSubject: autre\r\n\r\nBonjour\r\n")
+    mail = parse(rules, data)
+    assert mail.unparseable is None and mail.subject == "mot de passe expire"

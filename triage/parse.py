@@ -94,15 +94,18 @@ def _header_text(value: object) -> str:
     return text
 
 
-def _one_line(text: str | None) -> str:
-    return " ".join((text or "").split())
+def _one_line(text: object) -> str:
+    """One line of text; mail-parser gives a list when a header is repeated."""
+    if isinstance(text, (list, tuple)):
+        text = text[0] if text else ""
+    return " ".join(_header_text(text).split())
 
 
 def _first_address(pairs: list[tuple[str, str]] | None) -> Address | None:
     for name, address in pairs or []:
         address = (address or "").strip().lower()
         if "@" in address and " " not in address:
-            return Address(_one_line(_header_text(name)), address)
+            return Address(_one_line(name), address)
     return None
 
 
@@ -201,7 +204,7 @@ def _attachments(message: Message) -> list[Attachment]:
         size = len(raw) if isinstance(raw, (str, bytes)) else 0
         if (part.get("content-transfer-encoding") or "").strip().lower() == "base64":
             size = size * 3 // 4
-        found.append(Attachment(_one_line(_header_text(filename or "")), part.get_content_type(), size))
+        found.append(Attachment(_one_line(filename or ""), part.get_content_type(), size))
     return found
 
 
