@@ -20,6 +20,7 @@ test: $(BIN)/.installed
 eval: $(BIN)/.installed
 	$(BIN)/triage eval tests/data
 	$(BIN)/triage eval tests/heldout
+	$(BIN)/triage eval tests/heldout2
 
 bench: $(BIN)/.installed
 	$(BIN)/python bench/classify_throughput.py
