@@ -14,8 +14,6 @@ from .models import RawMail
 from .pipeline import classify, decision_record
 from .rules import load_rules
 
-log = logging.getLogger("triage")
-
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from collections.abc import Callable
 
 from .models import Decision, Finding, Mail
 
@@ -26,7 +26,7 @@ class Facts:
     password_disclosed: bool
 
     @classmethod
-    def from_findings(cls, findings: tuple[Finding, ...]) -> "Facts":
+    def from_findings(cls, findings: tuple[Finding, ...]) -> Facts:
         """Read the value of each check (a check that did not run reads as 'nothing found')."""
         def value(check: str, default=None):
             return next((f.value for f in findings if f.check == check), default)

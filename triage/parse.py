@@ -88,7 +88,7 @@ def _build_mail(raw: RawMail, parsed: mailparser.MailParser, rules: Rules) -> Ma
 def _header_text(value: object) -> str:
     """A header value as text, whatever the email package made of it."""
     text = str(value) if value is not None else ""
-    if "\udc80" <= max(text, default="\0") or any("\udc80" <= c <= "\udcff" for c in text):
+    if any("\udc80" <= c <= "\udcff" for c in text):
         # 8-bit bytes in a header (no RFC 2047): read them as UTF-8, else Windows-1252.
         text = _decode_bytes(text.encode("utf-8", "surrogateescape"), "utf-8")
     return text

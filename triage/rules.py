@@ -6,10 +6,11 @@ import hashlib
 import re
 import tomllib
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any, Pattern
+from typing import Any
+from re import Pattern
 
 from .errors import RulesError
 from .textnorm import WORD, fold
@@ -93,14 +94,11 @@ class Rules:
     sent_here: Pattern[str]
     not_postal: Pattern[str]
 
-    @property
+    @cached_property
     def mailboxes(self) -> dict[str, Department]:
         """Mailbox address → its department."""
         return {d.mailbox: d for d in self.departments}
 
-    def department(self, code: str) -> Department | None:
-        """The configured department of that code, if any."""
-        return next((d for d in self.departments if d.code == code), None)
 
 
 def shipped_dir(name: str) -> Path:

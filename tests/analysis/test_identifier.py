@@ -2,7 +2,6 @@
 
 import pytest
 
-from tests.conftest import build_eml
 
 
 def identifiers(findings_of, body, **kwargs):

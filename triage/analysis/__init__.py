@@ -7,7 +7,7 @@ replayed and explained from its findings.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from collections.abc import Callable
 
 from ..models import Finding, Mail
 from ..rules import Rules
@@ -32,7 +32,7 @@ CHECKS: tuple[Check, ...] = tuple(
 
 
 def analyse(mail: Mail, rules: Rules) -> tuple[Finding, ...]:
-    """Run every check; an unparseable mail only gets the checks that read headers."""
+    """Run every check, in registry order."""
     findings: list[Finding] = []
     for check in CHECKS:
         findings.extend(check.run(mail, rules))

@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Iterator, Pattern
+from re import Pattern
+from collections.abc import Iterator
 
 from ..models import Mail, QuotedPart
 from ..rules import Rules
