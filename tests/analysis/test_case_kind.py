@@ -96,3 +96,12 @@ def test_a_requester_saying_it_is_solved_is_not_a_request(findings_of):
 
 def test_a_hurried_cannot_connect_without_ne_is_unclear(findings_of):
     assert kind(findings_of, "ca marche pas, je peux plus me connecter depuis lundi. les factures sont bloquees") == "unclear"
+
+
+def test_a_number_no_longer_valid_is_no_expired_password(findings_of):
+    body = "Le numéro de portable renseigné sur mon compte n'est plus valable, j'ai oublié mon mot de passe."
+    assert kind(findings_of, body) == "lost"
+
+
+def test_a_password_no_longer_valid_is_expired(findings_of):
+    assert kind(findings_of, "Mon mot de passe n'est plus valide depuis lundi.") == "expired"
