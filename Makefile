@@ -14,6 +14,9 @@ $(BIN)/.installed: pyproject.toml
 demo: $(BIN)/.installed
 	$(BIN)/triage classify tests/data
 
+# The store's tests also run on the PostgreSQL server every machine of this kind has.
+export TRIAGE_TEST_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
+
 test: $(BIN)/.installed
 	$(BIN)/pytest -q
 

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import os
+import uuid
 from email.message import EmailMessage
 from email.utils import formataddr
 from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
 from triage.analysis import analyse
 from triage.decide import decide
 from triage.models import Decision, Mail, RawMail
 from triage.parse import parse_mail
 from triage.rules import Rules, load_rules
+from triage.store.database import open_store
 
 DATA = Path(__file__).parent / "data"
 MAILBOX_07 = "ddfip07.pgp.spl-pes@dgfip.finances.gouv.fr"
@@ -71,3 +76,42 @@ def findings_of(rules, mail_of):
         mail = mail_of(body, **kwargs)
         return [f for f in analyse(mail, rules) if f.check == check]
     return make
+
+
+# --- the store, on SQLite and on a real PostgreSQL ---------------------------------
+
+POSTGRES_URL = os.environ.get("TRIAGE_TEST_DATABASE_URL", "")
+
+
+def _postgres_schema_url(base: str, schema: str) -> str:
+    """The URL of a private schema on the test server: tests never see each other."""
+    return make_url(base).update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(
+        hide_password=False)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request, tmp_path):
+    """A fresh, empty database: a SQLite file, or a new schema on the PostgreSQL server."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'store.db'}"
+        return
+    if not POSTGRES_URL:
+        pytest.skip("TRIAGE_TEST_DATABASE_URL is not set (make test and .ci/run set it)")
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(POSTGRES_URL)
+    with admin.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield _postgres_schema_url(POSTGRES_URL, schema)
+    finally:
+        with admin.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture
+def store(database_url):
+    """An open store on a fresh database."""
+    opened = open_store(database_url)
+    yield opened
+    opened.dispose()

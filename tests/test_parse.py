@@ -205,3 +205,8 @@ def test_a_repeated_subject_header_keeps_the_first(rules):
             b"Subject: mot de passe expire\r\nSubject: autre\r\n\r\nBonjour\r\n")
     mail = parse(rules, data)
     assert mail.unparseable is None and mail.subject == "mot de passe expire"
+
+
+def test_nul_characters_never_reach_the_text(rules):
+    mail = parse(rules, text_message(b"mot de passe\x00 expir\x00\xc3\xa9", "utf-8"))
+    assert mail.new_text == "mot de passe expiré"

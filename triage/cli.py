@@ -3,16 +3,26 @@
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
 import logging
+import re
 import sys
+from collections import Counter
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from . import agent_view
+from .config import Settings
 from .errors import TriageError
 from .evaluate import evaluate, format_evaluation
 from .models import RawMail
-from .pipeline import classify, decision_record
+from .pipeline import classify, decision_record, process_one
 from .rules import load_rules
+from .sources import file_source
+from .store import casework
+from .store.database import current_revision, head_revision, make_engine, open_store, upgrade
+from .store.models import STATUSES
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -34,6 +44,11 @@ def build_parser() -> argparse.ArgumentParser:
     """Every subcommand with its help text."""
     parser = argparse.ArgumentParser(prog="triage", description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--rules", metavar="DIR", help="rules directory (default: the shipped rules/)")
+    parser.add_argument("--data-dir", metavar="DIR",
+                        help="raw copies and the SQLite store (default: $TRIAGE_DATA_DIR, else "
+                             "~/.local/share/spl-pes-triage)")
+    parser.add_argument("--database-url", metavar="URL",
+                        help="SQLAlchemy URL of the store (default: $TRIAGE_DATABASE_URL, else SQLite in the data dir)")
     parser.add_argument("-v", "--verbose", action="store_true", help="log debugging detail")
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
 
@@ -59,7 +74,76 @@ def build_parser() -> argparse.ArgumentParser:
 
     checks_parser = commands.add_parser("checks", help="list the checks and what each looks for")
     checks_parser.set_defaults(command=run_checks)
+
+    poll_parser = commands.add_parser(
+        "poll", help="record new mail with its cases, decisions and replies",
+        description="Run the whole pipeline on a source and record everything; a message already "
+                    "recorded is skipped, so running twice records nothing new.")
+    poll_parser.add_argument("--source", type=Path, required=True, metavar="PATH",
+                             help="a folder of .eml files, a Maildir or an mbox file")
+    poll_parser.add_argument("--mailbox", metavar="ADDRESS",
+                             help="the mailbox the files were received in, when their headers do not say")
+    poll_parser.set_defaults(command=run_poll)
+
+    db_parser = commands.add_parser("db", help="the store's schema version")
+    db_commands = db_parser.add_subparsers(required=True, metavar="ACTION")
+    upgrade_parser = db_commands.add_parser("upgrade", help="migrate the store to this version's schema")
+    upgrade_parser.set_defaults(command=run_db_upgrade)
+    status_parser = db_commands.add_parser("status", help="show the store's schema version and the one needed")
+    status_parser.set_defaults(command=run_db_status)
+
+    cases_parser = commands.add_parser("cases", help="the agents' view of cases: list, show, resolve, reopen, note")
+    cases_commands = cases_parser.add_subparsers(required=True, metavar="ACTION")
+    list_parser = cases_commands.add_parser("list", help="cases of a queue, oldest first")
+    list_parser.add_argument("--department", metavar="NN", help="only this department's queue (07, 26...)")
+    list_parser.add_argument("--status", nargs="+", choices=STATUSES, metavar="STATUS",
+                             help=f"only these statuses: {', '.join(STATUSES)}")
+    list_parser.add_argument("--json", action="store_true", help="one JSON object per line")
+    list_parser.set_defaults(command=run_cases_list)
+    show_parser = cases_commands.add_parser("show", help="a case with its messages, decisions, replies and events")
+    show_parser.add_argument("reference", metavar="REF", help="the case reference, e.g. SPL-PES-07-2026-000123")
+    show_parser.add_argument("--json", action="store_true", help="as JSON")
+    show_parser.set_defaults(command=run_cases_show)
+    resolve_parser = cases_commands.add_parser("resolve", help="mark a case done and queue the closing reply")
+    resolve_parser.add_argument("reference", metavar="REF", help="the case reference")
+    resolve_parser.add_argument("--note", default="", metavar="TEXT", help="a note kept in the case history")
+    resolve_parser.add_argument("--agent", metavar="NAME", help="who acts (default: the login name)")
+    resolve_parser.set_defaults(command=run_cases_resolve)
+    reopen_parser = cases_commands.add_parser("reopen", help="put a finished or ignored case back to review")
+    reopen_parser.add_argument("reference", metavar="REF", help="the case reference")
+    reopen_parser.add_argument("--agent", metavar="NAME", help="who acts (default: the login name)")
+    reopen_parser.set_defaults(command=run_cases_reopen)
+    note_parser = cases_commands.add_parser("note", help="add a note to a case's history")
+    note_parser.add_argument("reference", metavar="REF", help="the case reference")
+    note_parser.add_argument("text", metavar="TEXT", help="the note")
+    note_parser.add_argument("--agent", metavar="NAME", help="who writes (default: the login name)")
+    note_parser.set_defaults(command=run_cases_note)
+
+    purge_parser = commands.add_parser(
+        "purge", help="erase message texts and raw copies past retention, keep the audit trail")
+    purge_parser.add_argument("--older-than", required=True, type=parse_duration, metavar="AGE",
+                              help="retention, e.g. 365d (days), 52w (weeks), 12h (hours)")
+    purge_parser.set_defaults(command=run_purge)
     return parser
+
+
+def parse_duration(text: str) -> timedelta:
+    """"365d", "52w", "12h" → a timedelta."""
+    match = re.fullmatch(r"\s*(\d+)\s*([dwh])\s*", text)
+    if not match:
+        raise argparse.ArgumentTypeError(f"not a duration: {text!r} (use e.g. 365d, 52w, 12h)")
+    number, unit = int(match.group(1)), match.group(2)
+    return timedelta(days=number) if unit == "d" else timedelta(weeks=number) if unit == "w" else timedelta(hours=number)
+
+
+def settings_of(args: argparse.Namespace) -> Settings:
+    """Settings from the command line, then the environment."""
+    return Settings.from_environment(data_dir=args.data_dir, database_url=args.database_url, rules_dir=args.rules)
+
+
+def agent_of(args: argparse.Namespace) -> str:
+    """Who acts: --agent, else the login name."""
+    return args.agent or getpass.getuser()
 
 
 def message_files(paths: list[str]) -> list[str]:
@@ -117,6 +201,142 @@ def run_eval(args: argparse.Namespace) -> int:
              or result.accuracy("identifier") < args.min_identifier
              or result.automatic_ignored < result.automatic_total)
     return 1 if below else 0
+
+
+def run_poll(args: argparse.Namespace) -> int:
+    """`triage poll --source`: record every new message of a file source."""
+    settings = settings_of(args)
+    rules = load_rules(settings.rules_dir)
+    store = open_store(settings.database_url)
+    counts: Counter[str] = Counter()
+    try:
+        for raw in file_source(args.source, args.mailbox):
+            try:
+                outcome = process_one(store, raw, rules, settings.raw_dir)
+            except Exception:  # noqa: BLE001 - logged; the message stays in the source for the next run
+                logging.getLogger("triage").exception("could not record %s", raw.origin)
+                counts["failed"] += 1
+                continue
+            counts["duplicate" if outcome.duplicate else "recorded"] += 1
+            if not outcome.duplicate:
+                counts[f"action:{outcome.action}"] += 1
+                counts["replies queued"] += bool(outcome.reply_template)
+    finally:
+        store.dispose()
+    actions = ", ".join(f"{key[7:]} {n}" for key, n in sorted(counts.items()) if key.startswith("action:"))
+    print(f"{counts['recorded']} recorded ({actions or 'none'}), {counts['duplicate']} already recorded, "
+          f"{counts['failed']} failed; {counts['replies queued']} replies queued (not sent: pending). "
+          f"Store: {settings.database_url}")
+    return 1 if counts["failed"] else 0
+
+
+def run_db_upgrade(args: argparse.Namespace) -> int:
+    """`triage db upgrade`."""
+    engine = make_engine(settings_of(args).database_url)
+    try:
+        before = current_revision(engine)
+        upgrade(engine)
+        print(f"schema {before or 'empty'} → {current_revision(engine)}")
+    finally:
+        engine.dispose()
+    return 0
+
+
+def run_db_status(args: argparse.Namespace) -> int:
+    """`triage db status`: exit 1 when the store needs an upgrade."""
+    engine = make_engine(settings_of(args).database_url)
+    try:
+        current, head = current_revision(engine), head_revision()
+    finally:
+        engine.dispose()
+    print(f"store schema: {current or 'empty'}; this version needs: {head}")
+    return 0 if current == head else 1
+
+
+def _with_store(args: argparse.Namespace):
+    settings = settings_of(args)
+    return settings, open_store(settings.database_url)
+
+
+def run_cases_list(args: argparse.Namespace) -> int:
+    """`triage cases list`."""
+    _, store = _with_store(args)
+    try:
+        with store.transaction() as session:
+            cases = casework.list_cases(session, args.department, args.status)
+            if args.json:
+                for case in cases:
+                    print(json.dumps(agent_view.case_summary(case), ensure_ascii=False))
+            else:
+                print(agent_view.format_case_list(cases))
+    finally:
+        store.dispose()
+    return 0
+
+
+def run_cases_show(args: argparse.Namespace) -> int:
+    """`triage cases show REF`."""
+    _, store = _with_store(args)
+    try:
+        with store.transaction() as session:
+            case = casework.get_case(session, args.reference)
+            if args.json:
+                print(json.dumps(agent_view.case_detail(case), ensure_ascii=False, indent=2))
+            else:
+                print(agent_view.format_case(case))
+    finally:
+        store.dispose()
+    return 0
+
+
+def run_cases_resolve(args: argparse.Namespace) -> int:
+    """`triage cases resolve REF`."""
+    settings, store = _with_store(args)
+    try:
+        with store.transaction() as session:
+            case = casework.resolve(session, args.reference, agent_of(args), args.note,
+                                    load_rules(settings.rules_dir), datetime.now(UTC))
+            print(f"{case.reference} : {agent_view.wording.STATUS[case.status]}.")
+    finally:
+        store.dispose()
+    return 0
+
+
+def run_cases_reopen(args: argparse.Namespace) -> int:
+    """`triage cases reopen REF`."""
+    _, store = _with_store(args)
+    try:
+        with store.transaction() as session:
+            case = casework.reopen(session, args.reference, agent_of(args), datetime.now(UTC))
+            print(f"{case.reference} : {agent_view.wording.STATUS[case.status]}.")
+    finally:
+        store.dispose()
+    return 0
+
+
+def run_cases_note(args: argparse.Namespace) -> int:
+    """`triage cases note REF TEXT`."""
+    _, store = _with_store(args)
+    try:
+        with store.transaction() as session:
+            case = casework.add_note(session, args.reference, agent_of(args), args.text, datetime.now(UTC))
+            print(f"{case.reference} : note ajoutée.")
+    finally:
+        store.dispose()
+    return 0
+
+
+def run_purge(args: argparse.Namespace) -> int:
+    """`triage purge --older-than AGE`."""
+    _, store = _with_store(args)
+    try:
+        with store.transaction() as session:
+            report = casework.purge(session, args.older_than, datetime.now(UTC))
+    finally:
+        store.dispose()
+    print(f"{report.messages} message texts erased, {report.raw_copies} raw copies deleted, "
+          f"{report.kept_open} kept because their case is still open. Cases, decisions and events are kept.")
+    return 0
 
 
 def run_checks(args: argparse.Namespace) -> int:

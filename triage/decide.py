@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from collections.abc import Callable
+from dataclasses import asdict, dataclass, replace
 
 from .models import Decision, Finding, Mail
+
+# When two messages of one case say different things, the stronger kind wins:
+# an expiry can only be handled by the DDFIP, whatever else was said.
+KIND_STRENGTH = {"expired": 3, "lost": 2, "unclear": 1, "other": 0}
 
 
 @dataclass(frozen=True)
@@ -50,6 +54,37 @@ class Facts:
             password_disclosed=hit("password-disclosed"),
         )
 
+    def merged_with(self, known: Facts) -> Facts:
+        """What a case knows once this message is added to what it knew.
+
+        Robot signs, parse status and pasted passwords belong to this message
+        alone; the rest accumulates: an identifier sent in a follow-up completes a
+        request, a "merci" does not erase that the password expired.
+        """
+        return replace(
+            self,
+            case=max(self.case, known.case, key=KIND_STRENGTH.__getitem__),
+            identifiers=self.identifiers or known.identifiers,
+            sender_nominative=self.sender_nominative or known.sender_nominative,
+            phone_registered=self.phone_registered if self.phone_registered is not None else known.phone_registered,
+            self_service_failed=self.self_service_failed or known.self_service_failed,
+            other_person=self.other_person or known.other_person,
+            mailbox=known.mailbox or self.mailbox,
+            mailbox_department=known.mailbox_department or self.mailbox_department,
+            account_department=self.account_department or known.account_department,
+        )
+
+    def as_dict(self) -> dict:
+        """A JSON-ready copy, stored with each decision."""
+        data = asdict(self)
+        data["identifiers"] = list(self.identifiers)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Facts:
+        """Read back what as_dict stored."""
+        return cls(**{**data, "identifiers": tuple(data.get("identifiers", ()))})
+
     @property
     def wrong_department(self) -> bool:
         """The account belongs to another department than the receiving mailbox's."""
@@ -88,9 +123,11 @@ POLICY: tuple[Rule, ...] = (
 )
 
 
-def decide(mail: Mail, findings: tuple[Finding, ...]) -> Decision:
-    """Apply the first policy rule that fits."""
+def decide(mail: Mail, findings: tuple[Finding, ...], known: Facts | None = None) -> Decision:
+    """Apply the first policy rule that fits, to this message and what its case knew."""
     facts = Facts.from_findings(findings)
+    if known is not None:
+        facts = facts.merged_with(known)
     rule = next(r for r in POLICY if r.applies(facts))
     robot_or_junk = facts.automatic or facts.unparseable
     missing = ()
@@ -115,6 +152,7 @@ def decide(mail: Mail, findings: tuple[Finding, ...]) -> Decision:
         warnings=_warnings(facts),
         reason=rule.reason,
         findings=findings,
+        facts=facts,
     )
 
 

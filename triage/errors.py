@@ -11,3 +11,7 @@ class RulesError(TriageError):
 
 class LabelsError(TriageError):
     """A labels.jsonl file used by `triage eval` is malformed."""
+
+
+class StoreError(TriageError):
+    """The database cannot be opened, or its schema is not the one this code needs."""

@@ -109,6 +109,7 @@ class Decision:
     warnings: tuple[str, ...] = ()
     reason: str = ""
     findings: tuple[Finding, ...] = field(default=(), repr=False)
+    facts: Any = field(default=None, repr=False)  # decide.Facts the policy was applied to
 
     def evidence(self) -> dict[str, str]:
         """Check name → evidence text of every hit, for people reading a decision."""
@@ -117,3 +118,16 @@ class Decision:
             if finding.hit and finding.evidence and finding.check not in found:
                 found[finding.check] = finding.evidence
         return found
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What recording one message did."""
+
+    origin: str
+    duplicate: bool
+    action: str | None = None
+    case_reference: str | None = None
+    case_status: str | None = None
+    reply_template: str | None = None  # a reply queued by this message, if any
+    error: str | None = None

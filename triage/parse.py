@@ -42,7 +42,7 @@ def parse_mail(raw: RawMail, rules: Rules) -> Mail:
         # LookupError...; mail-parser adds its own): the message is kept for a human.
         log.warning("unparseable message %s: %s", raw.origin, error)
         return Mail(origin=raw.origin, sender=None, mailbox=raw.mailbox,
-                    unparseable=f"{type(error).__name__}: {error}"[:300])
+                    unparseable=f"{type(error).__name__}: {error}"[:300].replace("\0", ""))
 
 
 def _build_mail(raw: RawMail, parsed: mailparser.MailParser, rules: Rules) -> Mail:
@@ -91,7 +91,7 @@ def _header_text(value: object) -> str:
     if any("\udc80" <= c <= "\udcff" for c in text):
         # 8-bit bytes in a header (no RFC 2047): read them as UTF-8, else Windows-1252.
         text = _decode_bytes(text.encode("utf-8", "surrogateescape"), "utf-8")
-    return text
+    return text.replace("\0", "")  # NUL is no text (and PostgreSQL refuses it)
 
 
 def _one_line(text: object) -> str:
@@ -179,7 +179,7 @@ def _body_text(message: Message) -> str:
     text = "\n".join(plain).strip()
     if not text and html:
         text = "\n".join(_html_to_text(h) for h in html)
-    return text.replace("\r\n", "\n").replace("\r", "\n")[:MAX_TEXT]
+    return text.replace("\r\n", "\n").replace("\r", "\n").replace("\0", "")[:MAX_TEXT]
 
 
 def _html_to_text(html: str) -> str:

@@ -1,12 +1,20 @@
-"""Chains the stages: raw bytes → Mail → findings → Decision."""
+"""Chains the stages: raw bytes → Mail → findings → Decision → recorded Outcome."""
 
 from __future__ import annotations
 
+import logging
+from datetime import UTC, datetime
+from pathlib import Path
+
 from .analysis import analyse
 from .decide import decide
-from .models import Decision, Mail, RawMail
+from .models import Decision, Finding, Mail, Outcome, RawMail
 from .parse import parse_mail
 from .rules import Rules
+from .store.database import Store
+from .store.recording import record_message
+
+log = logging.getLogger(__name__)
 
 
 def classify(raw: RawMail, rules: Rules) -> tuple[Mail, Decision]:
@@ -34,3 +42,21 @@ def decision_record(origin: str, mail: Mail, decision: Decision) -> dict:
         "reason": decision.reason,
         "evidence": decision.evidence(),
     }
+
+
+def safe_findings(mail: Mail, rules: Rules) -> tuple[Finding, ...]:
+    """The findings, or, if a check crashes on this mail, one that sends it to a human."""
+    try:
+        return analyse(mail, rules)
+    except Exception as error:  # noqa: BLE001 - one bad mail must not stop the others
+        log.exception("analysis failed for %s (%s)", mail.origin, mail.message_id)
+        return (Finding("unparseable", True, f"analysis failed: {type(error).__name__}: {error}"[:300]),)
+
+
+def process_one(store: Store, raw: RawMail, rules: Rules, raw_dir: Path, now: datetime | None = None,
+                uidvalidity: int | None = None, uid: int | None = None) -> Outcome:
+    """Parse, analyse and record one message with its case, reply and events."""
+    mail = parse_mail(raw, rules)
+    findings = safe_findings(mail, rules)
+    return record_message(store, raw, mail, findings, rules, raw_dir, now or datetime.now(UTC),
+                          uidvalidity=uidvalidity, uid=uid)

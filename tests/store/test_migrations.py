@@ -1,0 +1,62 @@
+"""Migrations: from nothing to head and back, in agreement with the models."""
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import inspect, text
+
+from triage.errors import StoreError
+from triage.store.database import current_revision, downgrade, head_revision, make_engine, open_store, upgrade
+from triage.store.models import Base
+
+TABLES = {"mailboxes", "messages", "decisions", "cases", "replies", "events", "counters"}
+
+
+def test_an_empty_database_upgrades_to_head_and_downgrades_to_nothing(database_url):
+    engine = make_engine(database_url)
+    try:
+        assert current_revision(engine) is None
+        upgrade(engine)
+        assert current_revision(engine) == head_revision()
+        assert TABLES <= set(inspect(engine).get_table_names())
+        downgrade(engine, "base")
+        assert current_revision(engine) is None
+        assert not TABLES & set(inspect(engine).get_table_names())
+        upgrade(engine)
+        assert current_revision(engine) == head_revision()
+    finally:
+        engine.dispose()
+
+
+def test_the_migrations_build_exactly_the_models(database_url):
+    engine = make_engine(database_url)
+    try:
+        upgrade(engine)
+        with engine.connect() as connection:
+            differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+        assert differences == []
+    finally:
+        engine.dispose()
+
+
+def test_opening_an_empty_database_creates_the_schema(database_url):
+    store = open_store(database_url)
+    try:
+        assert current_revision(store.engine) == head_revision()
+    finally:
+        store.dispose()
+
+
+def test_an_old_schema_is_refused_with_the_command_to_run(database_url):
+    engine = make_engine(database_url)
+    upgrade(engine)
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE alembic_version SET version_num = '0000'"))
+    engine.dispose()
+    with pytest.raises(StoreError, match="triage db upgrade"):
+        open_store(database_url)
+
+
+def test_an_unreachable_database_is_a_clear_error():
+    with pytest.raises(StoreError, match="cannot open the database"):
+        open_store("postgresql+psycopg://nobody@127.0.0.1:1/none?connect_timeout=2")

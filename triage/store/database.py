@@ -1,0 +1,137 @@
+"""Opening the store: engine, sessions, schema version (Alembic), per-requester locks."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, event, inspect, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from ..errors import StoreError
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for the URL; SQLite gets foreign keys, WAL and one writer at a time."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise StoreError(f"not a database URL: {url!r}") from None
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": 60})
+
+        @event.listens_for(engine, "connect")
+        def _configure(connection, _record):  # noqa: ANN001 - DB-API objects
+            connection.isolation_level = None  # we say BEGIN ourselves, below
+            cursor = connection.cursor()
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA busy_timeout=60000")
+            cursor.close()
+
+        @event.listens_for(engine, "begin")
+        def _begin(connection):  # noqa: ANN001
+            # A write lock from the first statement: two pollers never interleave
+            # the read-then-write of one message.
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+def alembic_config(engine: Engine) -> Config:
+    """Alembic configured in code: no alembic.ini to ship or find."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["engine"] = engine
+    return config
+
+
+def head_revision() -> str:
+    """The schema version this code needs."""
+    return ScriptDirectory(str(MIGRATIONS)).get_current_head()
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The schema version of the database (None: never migrated)."""
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Migrate the database up to a revision."""
+    command.upgrade(alembic_config(engine), revision)
+
+
+def downgrade(engine: Engine, revision: str) -> None:
+    """Migrate the database down to a revision ("base": nothing left)."""
+    command.downgrade(alembic_config(engine), revision)
+
+
+@dataclass
+class Store:
+    """An open store: the engine and a session factory."""
+
+    engine: Engine
+    sessions: sessionmaker[Session]
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """One unit of work: committed on success, rolled back on any error."""
+        with self.sessions.begin() as session:
+            yield session
+
+    def dispose(self) -> None:
+        """Close every pooled connection."""
+        self.engine.dispose()
+
+
+def open_store(url: str, *, create: bool = True) -> Store:
+    """Open the database, creating the schema in an empty one; refuse an old schema.
+
+    An old schema is not upgraded behind the operator's back: production data
+    deserves a backup first, so the message says which command to run.
+    """
+    engine = make_engine(url)
+    try:
+        current = current_revision(engine)
+        head = head_revision()
+        if current is None and create and not _has_tables(engine):
+            upgrade(engine)
+        elif current != head:
+            engine.dispose()
+            shown = current or "none (tables exist but were not created by triage)"
+            raise StoreError(
+                f"the database schema is at {shown}, this version of triage needs {head}: "
+                f"back it up, then run `triage db upgrade`"
+            )
+    except OperationalError as error:
+        engine.dispose()
+        raise StoreError(f"cannot open the database {make_url(url).render_as_string()}: {error.orig}") from None
+    return Store(engine, sessionmaker(engine, expire_on_commit=False))
+
+
+def _has_tables(engine: Engine) -> bool:
+    return bool(inspect(engine).get_table_names())
+
+
+def lock_requester(session: Session, address: str) -> None:
+    """Serialise the work on one requester's mail across processes (PostgreSQL).
+
+    Two pollers recording two mails of the same burst must not both open a case.
+    SQLite needs nothing: BEGIN IMMEDIATE already admits one writer at a time.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": address.lower()})

@@ -1,0 +1,260 @@
+"""Recording one message: dedupe, thread into a case, decide on what the case knows,
+queue the reply, log every change. One transaction per message.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from dataclasses import asdict
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from ..analysis.common import is_ours
+from ..decide import Facts, decide
+from ..models import Decision, Finding, Mail, Outcome, RawMail
+from ..rules import Rules
+from .conversations import find_case
+from .database import Store, lock_requester
+from .models import (CLOSED, IGNORED, NEEDS_REVIEW, NEW, READY_FOR_AGENT, REDIRECTED, REPLY_PENDING,
+                     REPLY_SUPERSEDED, RESOLVED, SELF_SERVICE_SENT, WAITING_REQUESTER, CaseRow, CounterRow,
+                     DecisionRow, EventRow, MailboxRow, MessageRow, ReplyRow)
+
+ROBOT = "triage"
+STATUS_AFTER = {
+    "ignore": IGNORED,
+    "human_review": NEEDS_REVIEW,
+    "redirect_department": REDIRECTED,
+    "self_service": SELF_SERVICE_SENT,
+    "request_info": WAITING_REQUESTER,
+    "acknowledge": READY_FOR_AGENT,
+}
+# The template answering each action; automatic mail gets nothing.
+REPLY_TEMPLATE = {
+    "human_review": "human_review",
+    "redirect_department": "redirect_department",
+    "self_service": "self_service",
+    "request_info": "request_info",
+    "acknowledge": "acknowledge",
+}
+
+
+def fingerprint(raw: bytes, mail: Mail) -> str:
+    """Same message ⇔ same fingerprint: Message-ID and sender, else the bytes."""
+    if mail.message_id:
+        sender = mail.sender.address if mail.sender else ""
+        return hashlib.sha256(f"{mail.message_id}\n{sender}".encode()).hexdigest()
+    return hashlib.sha256(raw).hexdigest()
+
+
+def keep_raw_copy(raw: RawMail, mail: Mail, raw_dir: Path, now: datetime) -> tuple[str | None, str]:
+    """Write the raw bytes once (content-addressed); (path, note).
+
+    A mail in which a password was found is not copied: the copy would keep the
+    password. The message stays in the mailbox for an agent to read.
+    """
+    if mail.redactions:
+        return None, "raw copy withheld: the mail contains a password"
+    digest = hashlib.sha256(raw.data).hexdigest()
+    path = raw_dir / f"{now:%Y}" / f"{now:%m}" / f"{digest}.eml"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_suffix(".part")
+        partial.write_bytes(raw.data)
+        partial.replace(path)  # a crash never leaves half a copy under the final name
+    return str(path), ""
+
+
+def record_message(store: Store, raw: RawMail, mail: Mail, findings: tuple[Finding, ...], rules: Rules,
+                   raw_dir: Path, now: datetime, uidvalidity: int | None = None,
+                   uid: int | None = None) -> Outcome:
+    """Record one message and its consequences, once, in one transaction."""
+    key = fingerprint(raw.data, mail)
+    raw_path, raw_note = keep_raw_copy(raw, mail, raw_dir, now)
+    try:
+        with store.transaction() as session:
+            lock_requester(session, mail.sender.address if mail.sender else key)
+            seen = _already_recorded(session, key, mail.mailbox, uidvalidity, uid)
+            if seen is not None:
+                return _duplicate(raw.origin, seen)
+            return _record(session, raw, mail, findings, rules, now, key, raw_path, raw_note, uidvalidity, uid)
+    except IntegrityError:
+        # Another process recorded the same message between our check and insert.
+        with store.transaction() as session:
+            seen = _already_recorded(session, key, mail.mailbox, uidvalidity, uid)
+        if seen is None:
+            raise
+        return _duplicate(raw.origin, seen)
+
+
+def _already_recorded(session: Session, key: str, mailbox: str | None, uidvalidity: int | None,
+                      uid: int | None) -> MessageRow | None:
+    found = session.scalars(select(MessageRow).where(MessageRow.fingerprint == key)).first()
+    if found is None and mailbox and uid is not None:
+        found = session.scalars(select(MessageRow).join(MailboxRow).where(
+            MailboxRow.address == mailbox, MessageRow.uidvalidity == uidvalidity, MessageRow.uid == uid)).first()
+    return found
+
+
+def _duplicate(origin: str, seen: MessageRow) -> Outcome:
+    case = seen.case
+    return Outcome(origin, duplicate=True, action=seen.decision.action if seen.decision else None,
+                   case_reference=case.reference if case else None, case_status=case.status if case else None)
+
+
+def _record(session: Session, raw: RawMail, mail: Mail, findings: tuple[Finding, ...], rules: Rules,
+            now: datetime, key: str, raw_path: str | None, raw_note: str, uidvalidity: int | None,
+            uid: int | None) -> Outcome:
+    identifiers = tuple(f.value for f in findings if f.check == "identifier" and f.hit)
+    case, threading = find_case(session, mail, identifiers, now)
+    known = _known_facts(session, case)
+    decision = decide(mail, findings, known)
+    mailbox = _mailbox(session, decision.mailbox or mail.mailbox, rules)
+    message = MessageRow(
+        mailbox_id=mailbox.id if mailbox else None, uidvalidity=uidvalidity, uid=uid, fingerprint=key,
+        sha256=hashlib.sha256(raw.data).hexdigest(), message_id=mail.message_id, in_reply_to=mail.in_reply_to,
+        references=list(mail.references), origin=raw.origin, received_at=now, sent_at=mail.date,
+        sender=mail.sender.address if mail.sender else "", sender_name=mail.sender.name if mail.sender else "",
+        subject=mail.subject, new_text=mail.new_text, parse_status="unparseable" if mail.unparseable else "ok",
+        parse_error=mail.unparseable or "", raw_path=raw_path, raw_note=raw_note,
+    )
+    session.add(message)
+    session.flush()
+    if case is None:
+        case = _open_case(session, mail, decision, rules, now)
+    else:
+        _log(session, case, message, now, "message_joined", detail=threading)
+    message.case = case
+    session.flush()
+    session.add(_decision_row(message, case, decision, rules, now))
+    status = _apply_decision(session, case, message, mail, decision, rules, now)
+    template = _queue_reply(session, case, message, decision, status, mail, rules, now)
+    return Outcome(raw.origin, duplicate=False, action=decision.action, case_reference=case.reference,
+                   case_status=case.status, reply_template=template)
+
+
+def _known_facts(session: Session, case: CaseRow | None) -> Facts | None:
+    """What the case knew before this message: the facts of its last decision."""
+    if case is None:
+        return None
+    last = session.scalars(select(DecisionRow).where(DecisionRow.case_id == case.id, DecisionRow.action != "ignore")
+                           .order_by(DecisionRow.id.desc())).first()
+    return Facts.from_dict(last.facts) if last is not None else None
+
+
+def _mailbox(session: Session, address: str | None, rules: Rules) -> MailboxRow | None:
+    if not address:
+        return None
+    row = session.scalars(select(MailboxRow).where(MailboxRow.address == address)).first()
+    if row is None:
+        department = rules.mailboxes.get(address)
+        row = MailboxRow(address=address, department=department.code if department else "00", last_uid=0)
+        session.add(row)
+        session.flush()
+    return row
+
+
+def next_reference(session: Session, department: str, year: int) -> str:
+    """SPL-PES-07-2026-000123: per department and year, never reused."""
+    insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    session.execute(insert(CounterRow).values(department=department, year=year, last=0).on_conflict_do_nothing())
+    number = session.execute(
+        update(CounterRow).where(CounterRow.department == department, CounterRow.year == year)
+        .values(last=CounterRow.last + 1).returning(CounterRow.last)).scalar_one()
+    return f"SPL-PES-{department}-{year}-{number:06d}"
+
+
+def _open_case(session: Session, mail: Mail, decision: Decision, rules: Rules, now: datetime) -> CaseRow:
+    department = decision.facts.mailbox_department or decision.department or "00"
+    case = CaseRow(
+        reference=next_reference(session, department, now.year), department=department,
+        identifier=decision.identifier, kind=decision.case,
+        requester_name=mail.sender.name if mail.sender else "",
+        requester_address=mail.sender.address if mail.sender else "",
+        requester_nominative=decision.sender_nominative, status=NEW, opened_at=now, updated_at=now,
+    )
+    session.add(case)
+    session.flush()
+    _log(session, case, None, now, "case_opened", new_status=NEW, detail=f"reference {case.reference}")
+    return case
+
+
+def _decision_row(message: MessageRow, case: CaseRow, decision: Decision, rules: Rules, now: datetime) -> DecisionRow:
+    return DecisionRow(
+        message_id=message.id, case_id=case.id, action=decision.action, kind=decision.case,
+        department=decision.department, identifier=decision.identifier, missing=list(decision.missing),
+        warnings=list(decision.warnings), reason=decision.reason, facts=decision.facts.as_dict(),
+        findings=[asdict(f) for f in decision.findings], rules_version=rules.version, decided_at=now,
+    )
+
+
+def _apply_decision(session: Session, case: CaseRow, message: MessageRow, mail: Mail, decision: Decision,
+                    rules: Rules, now: datetime) -> str:
+    """Move the case to the status its decision calls for; return the previous status."""
+    previous = case.status
+    _log(session, case, message, now, "message_decided", detail=f"{decision.action}: {decision.reason}")
+    if decision.action == "ignore" and previous != NEW:
+        return previous  # an out-of-office in a thread changes nothing
+    if previous in (RESOLVED, CLOSED):
+        _log(session, case, message, now, "reopened", old_status=previous,
+             detail="the requester wrote again after the case was closed")
+        case.closed_at = None
+    sender = mail.sender.address if mail.sender else ""
+    if (sender and sender != case.requester_address and decision.sender_nominative
+            and not case.requester_nominative and not is_ours(sender, rules)):
+        _log(session, case, message, now, "requester_changed",
+             detail=f"{case.requester_address} → {sender} (nominative address)")
+        case.requester_address, case.requester_name = sender, mail.sender.name
+    case.requester_nominative = case.requester_nominative or decision.sender_nominative
+    case.identifier = decision.identifier or case.identifier
+    case.kind = decision.case
+    new_status = STATUS_AFTER[decision.action]
+    if new_status != case.status:
+        _log(session, case, message, now, "status_changed", old_status=case.status, new_status=new_status,
+             detail=decision.reason)
+        case.status = new_status
+    case.updated_at = now
+    return previous
+
+
+def _queue_reply(session: Session, case: CaseRow, message: MessageRow, decision: Decision, previous: str,
+                 mail: Mail, rules: Rules, now: datetime) -> str | None:
+    """Queue the answer when the case moved to a new status; supersede unsent ones.
+
+    A burst of mails from one person before the next send yields one answer: the
+    latest, which knows the most.
+    """
+    template = REPLY_TEMPLATE.get(decision.action)
+    if template is None or case.status == previous or not may_answer(case.requester_address, rules):
+        return None
+    for pending in session.scalars(select(ReplyRow).where(ReplyRow.case_id == case.id,
+                                                          ReplyRow.status == REPLY_PENDING)):
+        pending.status = REPLY_SUPERSEDED
+        _log(session, case, message, now, "reply_superseded", detail=f"{pending.template} {pending.outgoing_message_id}")
+    reply = ReplyRow(case_id=case.id, answers_message_id=message.id, template=template,
+                     recipient=case.requester_address, status=REPLY_PENDING, attempts=0, created_at=now,
+                     outgoing_message_id=f"<spl-pes.{uuid.uuid4().hex}@{rules.domain}>")
+    session.add(reply)
+    _log(session, case, message, now, "reply_queued", detail=f"{template} to {reply.recipient}")
+    return template
+
+
+def may_answer(address: str, rules: Rules) -> bool:
+    """Never to nobody, never to ourselves, never to a robot address."""
+    if not address or is_ours(address, rules):
+        return False
+    local = address.rpartition("@")[0]
+    return not any(pattern.search(local) for pattern in rules.automatic_senders)
+
+
+def _log(session: Session, case: CaseRow | None, message: MessageRow | None, now: datetime, kind: str,
+         old_status: str | None = None, new_status: str | None = None, detail: str = "",
+         actor: str = ROBOT) -> None:
+    session.add(EventRow(case_id=case.id if case else None, message_id=message.id if message else None, at=now,
+                         actor=actor, kind=kind, old_status=old_status, new_status=new_status, detail=detail))

@@ -1,0 +1,44 @@
+"""The French words agents read for statuses, case kinds and actions."""
+
+STATUS = {
+    "new": "nouveau",
+    "waiting_requester": "en attente du demandeur",
+    "ready_for_agent": "prêt pour un agent",
+    "needs_review": "à examiner",
+    "self_service_sent": "auto-dépannage indiqué",
+    "redirected": "réorienté vers une autre DDFIP",
+    "resolved": "résolu",
+    "closed": "clos",
+    "ignored": "ignoré (courrier automatique)",
+}
+
+KIND = {
+    "lost": "mot de passe oublié",
+    "expired": "mot de passe expiré",
+    "unclear": "problème d'accès à préciser",
+    "other": "autre demande",
+}
+
+ACTION = {
+    "ignore": "ignoré",
+    "human_review": "examen par un agent",
+    "redirect_department": "réorientation",
+    "self_service": "auto-dépannage par SMS",
+    "request_info": "demande de précisions",
+    "acknowledge": "accusé de réception",
+}
+
+EVENT = {
+    "case_opened": "dossier ouvert",
+    "message_joined": "message rattaché",
+    "message_decided": "message analysé",
+    "status_changed": "changement de statut",
+    "reopened": "dossier rouvert",
+    "requester_changed": "adresse du demandeur mise à jour",
+    "reply_queued": "réponse préparée",
+    "reply_superseded": "réponse remplacée",
+    "note": "note",
+    "resolved": "dossier résolu",
+    "closed": "dossier clos",
+    "purged": "données effacées (durée de conservation)",
+}
