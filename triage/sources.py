@@ -29,7 +29,10 @@ def file_source(path: Path, mailbox_address: str | None = None) -> Iterator[RawM
         yield RawMail(path.read_bytes(), str(path), address)
     elif path.is_file():
         box = mailbox.mbox(str(path), factory=None, create=False)
-        for key in box.keys():
-            yield RawMail(box.get_bytes(key), f"{path}#{key}", address)
+        try:
+            for key in box.keys():
+                yield RawMail(box.get_bytes(key), f"{path}#{key}", address)
+        finally:
+            box.close()
     else:
         raise TriageError(f"no such file or directory: {path}")
