@@ -11,8 +11,14 @@ $(BIN)/.installed: pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $@
 
+# The main job on the bundled sample mail, into a fresh SQLite store under .demo/:
+# record everything (twice: the second run records nothing new), then show a queue.
+DEMO = $(BIN)/triage --data-dir .demo --database-url sqlite:///.demo/triage.db
 demo: $(BIN)/.installed
-	$(BIN)/triage classify tests/data
+	rm -rf .demo
+	$(DEMO) poll --source tests/data
+	$(DEMO) poll --source tests/data
+	$(DEMO) cases list --department 07 --status ready_for_agent needs_review waiting_requester
 
 # The store's tests also run on the PostgreSQL server every machine of this kind has.
 export TRIAGE_TEST_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test

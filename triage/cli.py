@@ -22,7 +22,7 @@ from .rules import load_rules
 from .sources import file_source
 from .store import casework
 from .store.database import current_revision, head_revision, make_engine, open_store, upgrade
-from .store.models import STATUSES
+from .store.models import OPEN_STATUSES, STATUSES
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -94,10 +94,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     cases_parser = commands.add_parser("cases", help="the agents' view of cases: list, show, resolve, reopen, note")
     cases_commands = cases_parser.add_subparsers(required=True, metavar="ACTION")
-    list_parser = cases_commands.add_parser("list", help="cases of a queue, oldest first")
+    list_parser = cases_commands.add_parser("list", help="the queue: open cases, oldest first")
     list_parser.add_argument("--department", metavar="NN", help="only this department's queue (07, 26...)")
-    list_parser.add_argument("--status", nargs="+", choices=STATUSES, metavar="STATUS",
-                             help=f"only these statuses: {', '.join(STATUSES)}")
+    which = list_parser.add_mutually_exclusive_group()
+    which.add_argument("--status", nargs="+", choices=STATUSES, metavar="STATUS",
+                       help=f"only these statuses: {', '.join(STATUSES)}")
+    which.add_argument("--all", action="store_true", help="every case, open or not")
     list_parser.add_argument("--json", action="store_true", help="one JSON object per line")
     list_parser.set_defaults(command=run_cases_list)
     show_parser = cases_commands.add_parser("show", help="a case with its messages, decisions, replies and events")
@@ -263,7 +265,8 @@ def run_cases_list(args: argparse.Namespace) -> int:
     _, store = _with_store(args)
     try:
         with store.transaction() as session:
-            cases = casework.list_cases(session, args.department, args.status)
+            statuses = None if args.all else args.status or list(OPEN_STATUSES)
+            cases = casework.list_cases(session, args.department, statuses)
             if args.json:
                 for case in cases:
                     print(json.dumps(agent_view.case_summary(case), ensure_ascii=False))

@@ -58,6 +58,10 @@ def test_cases_list_is_french_and_filters(data_dir, capsys):
     _, out, _ = run(data_dir, capsys, "cases", "list", "--status", "ready_for_agent", "--json")
     rows = [json.loads(line) for line in out.splitlines()]
     assert rows and {r["status"] for r in rows} == {"ready_for_agent"}
+    queue = {json.loads(line)["status"] for line in run(data_dir, capsys, "cases", "list", "--json")[1].splitlines()}
+    assert queue and not queue & {"ignored", "resolved", "closed"}
+    everything = run(data_dir, capsys, "cases", "list", "--all", "--json")[1].splitlines()
+    assert len(everything) == 40
 
 
 def test_cases_show_gives_messages_decisions_evidence_replies_and_history(data_dir, capsys):
