@@ -80,6 +80,7 @@ def test_one_mail_delivered_to_two_mailboxes_is_recorded_once(store, rules, tmp_
     assert not record(store, rules, tmp_path, to_07).duplicate
     assert record(store, rules, tmp_path, to_26).duplicate
     assert count(store, CaseRow) == 1
+    assert len(list((tmp_path / "raw").rglob("*.eml"))) == 1, "no raw copy for a duplicate"
 
 
 def test_a_refetch_after_a_uidvalidity_change_is_recorded_once(store, rules, tmp_path):

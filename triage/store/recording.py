@@ -76,6 +76,10 @@ def record_message(store: Store, raw: RawMail, mail: Mail, findings: tuple[Findi
                    uid: int | None = None) -> Outcome:
     """Record one message and its consequences, once, in one transaction."""
     key = fingerprint(raw.data, mail)
+    with store.transaction() as session:
+        seen = _already_recorded(session, key, mail.mailbox, uidvalidity, uid)
+        if seen is not None:
+            return _duplicate(raw.origin, seen)  # without writing a second raw copy
     raw_path, raw_note = keep_raw_copy(raw, mail, raw_dir, now)
     try:
         with store.transaction() as session:
@@ -148,22 +152,24 @@ def _known_facts(session: Session, case: CaseRow | None) -> Facts | None:
     return Facts.from_dict(last.facts) if last is not None else None
 
 
+def _insert_if_absent(session: Session, model: type, **values: object) -> None:
+    """INSERT … ON CONFLICT DO NOTHING: two processes may create the same row at once."""
+    insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    session.execute(insert(model).values(**values).on_conflict_do_nothing())
+
+
 def _mailbox(session: Session, address: str | None, rules: Rules) -> MailboxRow | None:
     if not address:
         return None
-    row = session.scalars(select(MailboxRow).where(MailboxRow.address == address)).first()
-    if row is None:
-        department = rules.mailboxes.get(address)
-        row = MailboxRow(address=address, department=department.code if department else "00", last_uid=0)
-        session.add(row)
-        session.flush()
-    return row
+    department = rules.mailboxes.get(address)
+    _insert_if_absent(session, MailboxRow, address=address, last_uid=0,
+                      department=department.code if department else "00")
+    return session.scalars(select(MailboxRow).where(MailboxRow.address == address)).one()
 
 
 def next_reference(session: Session, department: str, year: int) -> str:
     """SPL-PES-07-2026-000123: per department and year, never reused."""
-    insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    session.execute(insert(CounterRow).values(department=department, year=year, last=0).on_conflict_do_nothing())
+    _insert_if_absent(session, CounterRow, department=department, year=year, last=0)
     number = session.execute(
         update(CounterRow).where(CounterRow.department == department, CounterRow.year == year)
         .values(last=CounterRow.last + 1).returning(CounterRow.last)).scalar_one()
