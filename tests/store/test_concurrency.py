@@ -34,10 +34,12 @@ def test_two_processes_record_each_message_once_and_one_case_per_request(databas
     files = write_messages(tmp_path)
     orders = [files, files[::-1]]  # one from the start, one from the end: they cross in the middle
     workers = [subprocess.Popen([sys.executable, "-m", "tests.store.concurrent_worker", database_url,
-                                 str(tmp_path / "raw"), *order], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+                                 str(tmp_path / "raw"), *order], cwd=ROOT, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
                for order in orders]
-    recorded = [int(worker.communicate(timeout=600)[0]) for worker in workers]
-    assert all(worker.returncode == 0 for worker in workers)
+    results = [worker.communicate(timeout=600) for worker in workers]
+    assert all(worker.returncode == 0 for worker in workers), [err[-3000:] for _, err in results]
+    recorded = [int(out) for out, _ in results]
     assert sum(recorded) == len(files)
     store = open_store(database_url)
     try:

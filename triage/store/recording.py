@@ -5,6 +5,8 @@ queue the reply, log every change. One transaction per message.
 from __future__ import annotations
 
 import hashlib
+import os
+import tempfile
 import uuid
 from dataclasses import asdict
 from datetime import datetime
@@ -65,9 +67,11 @@ def keep_raw_copy(raw: RawMail, mail: Mail, raw_dir: Path, now: datetime) -> tup
     path = raw_dir / f"{now:%Y}" / f"{now:%m}" / f"{digest}.eml"
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_suffix(".part")
-        partial.write_bytes(raw.data)
-        partial.replace(path)  # a crash never leaves half a copy under the final name
+        # A private temporary name, then an atomic rename: a crash never leaves half a
+        # copy under the final name, and two pollers writing the same copy never clash.
+        with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".part", delete=False) as partial:
+            partial.write(raw.data)
+        os.replace(partial.name, path)
     return str(path), ""
 
 
