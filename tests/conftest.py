@@ -115,3 +115,39 @@ def store(database_url):
     opened = open_store(database_url)
     yield opened
     opened.dispose()
+
+
+# --- a real Dovecot, and the configuration that points triage at it ----------------
+
+@pytest.fixture
+def dovecot():
+    """A private Dovecot on a loopback port with the five departmental accounts."""
+    from tests.servers import Dovecot
+
+    server = Dovecot().start()
+    yield server
+    server.cleanup()
+
+
+@pytest.fixture
+def imap_config(dovecot, tmp_path, monkeypatch):
+    """A configuration file for the five mailboxes of the Dovecot fixture; passwords in the environment."""
+    from tests.servers import DEPARTMENTS, PASSWORD
+
+    blocks = [f'data_dir = "{tmp_path / "data"}"', "batch_size = 7", ""]
+    for department in DEPARTMENTS:
+        monkeypatch.setenv(f"TRIAGE_IMAP_PASSWORD_{department}", PASSWORD.format(department=department))
+        blocks.append(f"""[[mailboxes]]
+address = "ddfip{department}.pgp.spl-pes@dgfip.finances.gouv.fr"
+department = "{department}"
+host = "127.0.0.1"
+port = {dovecot.port}
+security = "none"
+username = "ddfip{department}"
+password_env = "TRIAGE_IMAP_PASSWORD_{department}"
+""")
+    path = tmp_path / "triage.toml"
+    path.write_text("\n".join(blocks))
+    monkeypatch.delenv("TRIAGE_DATABASE_URL", raising=False)
+    monkeypatch.delenv("TRIAGE_DATA_DIR", raising=False)
+    return path

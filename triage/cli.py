@@ -7,17 +7,21 @@ import getpass
 import json
 import logging
 import re
+import signal
 import sys
+import threading
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from . import agent_view
-from .config import Settings
-from .errors import TriageError
+from .config import DEFAULT_CONFIG, Settings, load_settings
+from .errors import ConfigError, TriageError
 from .evaluate import evaluate, format_evaluation
 from .models import RawMail
+from .logs import configure_logging
 from .pipeline import classify, decision_record, process_one
+from .poller import poll_all, run_daemon
 from .rules import load_rules
 from .sources import file_source
 from .store import casework
@@ -29,8 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.WARNING if not args.verbose else logging.DEBUG,
-                        format="%(levelname)s %(name)s: %(message)s")
+    configure_logging(args.verbose, args.log_format)
     try:
         return args.command(args)
     except TriageError as error:
@@ -43,6 +46,8 @@ def main(argv: list[str] | None = None) -> int:
 def build_parser() -> argparse.ArgumentParser:
     """Every subcommand with its help text."""
     parser = argparse.ArgumentParser(prog="triage", description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--config", metavar="FILE",
+                        help=f"configuration file (default: $TRIAGE_CONFIG, else {DEFAULT_CONFIG} if present)")
     parser.add_argument("--rules", metavar="DIR", help="rules directory (default: the shipped rules/)")
     parser.add_argument("--data-dir", metavar="DIR",
                         help="raw copies and the SQLite store (default: $TRIAGE_DATA_DIR, else "
@@ -50,6 +55,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--database-url", metavar="URL",
                         help="SQLAlchemy URL of the store (default: $TRIAGE_DATABASE_URL, else SQLite in the data dir)")
     parser.add_argument("-v", "--verbose", action="store_true", help="log debugging detail")
+    parser.add_argument("--log-format", choices=("text", "json"), default="text",
+                        help="log lines as text (default) or one JSON object per line")
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
 
     classify_parser = commands.add_parser(
@@ -76,14 +83,23 @@ def build_parser() -> argparse.ArgumentParser:
     checks_parser.set_defaults(command=run_checks)
 
     poll_parser = commands.add_parser(
-        "poll", help="record new mail with its cases, decisions and replies",
-        description="Run the whole pipeline on a source and record everything; a message already "
-                    "recorded is skipped, so running twice records nothing new.")
-    poll_parser.add_argument("--source", type=Path, required=True, metavar="PATH",
-                             help="a folder of .eml files, a Maildir or an mbox file")
+        "poll", help="one pass over every mailbox (or a file source), then exit",
+        description="Record new mail with its cases, decisions and replies, and file it into its "
+                    "folder; a message already recorded is skipped, so running twice records nothing "
+                    "new. Exit 1 if a mailbox failed (the others are still processed). Made for cron.")
+    poll_parser.add_argument("--source", type=Path, metavar="PATH",
+                             help="read files instead of IMAP: a folder of .eml, a Maildir or an mbox")
     poll_parser.add_argument("--mailbox", metavar="ADDRESS",
-                             help="the mailbox the files were received in, when their headers do not say")
+                             help="with --source: the mailbox the files were received in")
+    poll_parser.add_argument("--summary", action="store_true",
+                             help="print the summary even when not on a terminal (IMAP polls are quiet under cron)")
     poll_parser.set_defaults(command=run_poll)
+
+    run_parser = commands.add_parser(
+        "run", help="the daemon: watch every mailbox (IMAP IDLE, else interval polling)",
+        description="Process new mail as it arrives, reconnecting with backoff after errors; stops "
+                    "cleanly on SIGTERM or SIGINT.")
+    run_parser.set_defaults(command=run_run)
 
     db_parser = commands.add_parser("db", help="the store's schema version")
     db_commands = db_parser.add_subparsers(required=True, metavar="ACTION")
@@ -138,9 +154,13 @@ def parse_duration(text: str) -> timedelta:
     return timedelta(days=number) if unit == "d" else timedelta(weeks=number) if unit == "w" else timedelta(hours=number)
 
 
-def settings_of(args: argparse.Namespace) -> Settings:
-    """Settings from the command line, then the environment."""
-    return Settings.from_environment(data_dir=args.data_dir, database_url=args.database_url, rules_dir=args.rules)
+def settings_of(args: argparse.Namespace, need_mailboxes: bool = False) -> Settings:
+    """Settings: the command line, then TRIAGE_* variables, then the configuration file."""
+    settings = load_settings(args.config, data_dir=args.data_dir, database_url=args.database_url,
+                             rules_dir=args.rules, require_file=need_mailboxes)
+    if need_mailboxes and not settings.mailboxes:
+        raise ConfigError(f"{settings.config_file}: no [[mailboxes]] to poll")
+    return settings
 
 
 def agent_of(args: argparse.Namespace) -> str:
@@ -206,7 +226,9 @@ def run_eval(args: argparse.Namespace) -> int:
 
 
 def run_poll(args: argparse.Namespace) -> int:
-    """`triage poll --source`: record every new message of a file source."""
+    """`triage poll`: the IMAP mailboxes, or a file source."""
+    if args.source is None:
+        return run_poll_imap(args)
     settings = settings_of(args)
     rules = load_rules(settings.rules_dir)
     store = open_store(settings.database_url)
@@ -230,6 +252,49 @@ def run_poll(args: argparse.Namespace) -> int:
           f"{counts['failed']} failed; {counts['replies queued']} replies queued (not sent: pending). "
           f"Store: {settings.database_url}")
     return 1 if counts["failed"] else 0
+
+
+def run_poll_imap(args: argparse.Namespace) -> int:
+    """`triage poll`: one pass over every configured mailbox."""
+    settings = settings_of(args, need_mailboxes=True)
+    rules = load_rules(settings.rules_dir)
+    store = open_store(settings.database_url)
+    try:
+        results = poll_all(settings, store, rules)
+    finally:
+        store.dispose()
+    if args.summary or sys.stdout.isatty():
+        for result in results:
+            if result.skipped:
+                state = f"skipped ({result.skipped})"
+            else:
+                filed = ", ".join(f"{folder} {n}" for folder, n in sorted(result.filed.items())) or "nothing new"
+                state = (f"{result.recorded} recorded, {result.duplicates} already recorded, "
+                         f"{result.quarantined} quarantined; filed: {filed}")
+                if result.error:
+                    state += f"; FAILED: {result.error}"
+            print(f"{result.address}: {state}")
+    return 1 if any(result.failed for result in results) else 0
+
+
+def run_run(args: argparse.Namespace) -> int:
+    """`triage run`: the daemon, until SIGTERM or SIGINT."""
+    settings = settings_of(args, need_mailboxes=True)
+    rules = load_rules(settings.rules_dir)
+    store = open_store(settings.database_url)
+    stop = threading.Event()
+
+    def request_stop(signum: int, _frame: object) -> None:
+        logging.getLogger("triage").warning("signal %s: stopping", signal.Signals(signum).name)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    try:
+        run_daemon(settings, store, rules, stop)
+    finally:
+        store.dispose()
+    return 0
 
 
 def run_db_upgrade(args: argparse.Namespace) -> int:

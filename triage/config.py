@@ -1,15 +1,29 @@
-"""Settings: where data lives and which database to use (environment, then defaults).
+"""Settings: one TOML file (--config, else $TRIAGE_CONFIG, else the default path),
+top-level keys overridden by TRIAGE_* variables, secrets only from the environment or
+a file outside the repository, everything validated at start with clear messages.
 
-The configuration file of the IMAP poller extends this; commands that need no
-mailbox (classify, poll --source, cases, purge) work with the environment alone.
+Commands that need no mailbox (classify, poll --source, cases, purge) work with no
+file at all.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError
+
+DEFAULT_CONFIG = Path("/etc/spl-pes-triage/config.toml")
+SECURITY = ("ssl", "starttls", "none")
+SERVER_KEYS = {"host", "port", "security", "username", "password_env", "password_file"}
+# Environment variables that override a top-level key of the file.
+ENVIRONMENT = {"data_dir": "TRIAGE_DATA_DIR", "database_url": "TRIAGE_DATABASE_URL",
+               "rules_dir": "TRIAGE_RULES_DIR", "templates_dir": "TRIAGE_TEMPLATES_DIR"}
 
 
 def default_data_dir(env: Mapping[str, str]) -> Path:
@@ -19,23 +33,238 @@ def default_data_dir(env: Mapping[str, str]) -> Path:
 
 
 @dataclass(frozen=True)
+class Secret:
+    """Where a password comes from; the value is read only when needed, never shown."""
+
+    env: str | None = None
+    file: str | None = None
+
+    def read(self, environ: Mapping[str, str] | None = None) -> str:
+        """The password (raises ConfigError naming the variable or file, not the value)."""
+        environ = os.environ if environ is None else environ
+        if self.env:
+            value = environ.get(self.env)
+            if not value:
+                raise ConfigError(f"the environment variable {self.env} (a password) is not set")
+            return value
+        if self.file:
+            try:
+                return Path(self.file).read_text(encoding="utf-8").strip()
+            except OSError as error:
+                raise ConfigError(f"cannot read the password file {self.file}: {error.strerror}") from None
+        return ""
+
+    def __repr__(self) -> str:
+        return f"Secret(env={self.env!r}, file={self.file!r})"
+
+
+@dataclass(frozen=True)
+class Server:
+    """How to reach a mail server."""
+
+    host: str
+    port: int
+    security: str
+    username: str
+    password: Secret
+
+
+@dataclass(frozen=True)
+class MailboxConfig:
+    """One monitored IMAP mailbox."""
+
+    address: str
+    department: str
+    server: Server
+    folder: str = "INBOX"
+
+
+@dataclass(frozen=True)
+class Folders:
+    """Where processed mail is filed (created if absent)."""
+
+    processed: str = "Traité"
+    to_handle: str = "À traiter"
+    ignored: str = "Ignoré"
+    quarantine: str = "Quarantaine"
+
+
+@dataclass(frozen=True)
 class Settings:
     """One typed view of the settings every command reads."""
 
     data_dir: Path
     database_url: str
     rules_dir: str | None = None
+    templates_dir: str | None = None
+    mailboxes: tuple[MailboxConfig, ...] = ()
+    smtp: Server | None = None
+    folders: Folders = field(default_factory=Folders)
+    poll_interval: int = 60  # seconds between polls when the server has no IDLE
+    batch_size: int = 50  # messages fetched per IMAP FETCH
+    config_file: Path | None = None
 
     @classmethod
     def from_environment(cls, env: Mapping[str, str] | None = None, *, data_dir: str | None = None,
                          database_url: str | None = None, rules_dir: str | None = None) -> Settings:
-        """Arguments first, then TRIAGE_DATA_DIR / TRIAGE_DATABASE_URL, then defaults."""
-        env = os.environ if env is None else env
-        directory = Path(data_dir or env.get("TRIAGE_DATA_DIR") or default_data_dir(env))
-        url = database_url or env.get("TRIAGE_DATABASE_URL") or f"sqlite:///{directory / 'triage.db'}"
-        return cls(data_dir=directory, database_url=url, rules_dir=rules_dir or env.get("TRIAGE_RULES_DIR"))
+        """No file: arguments first, then TRIAGE_* variables, then defaults."""
+        return load_settings(None, env, data_dir=data_dir, database_url=database_url, rules_dir=rules_dir,
+                             require_file=False)
 
     @property
     def raw_dir(self) -> Path:
         """Where the raw copy of each message is kept."""
         return self.data_dir / "raw"
+
+
+def config_path(given: str | None, env: Mapping[str, str]) -> Path | None:
+    """--config, else $TRIAGE_CONFIG, else the default path if it exists."""
+    if given:
+        return Path(given)
+    if env.get("TRIAGE_CONFIG"):
+        return Path(env["TRIAGE_CONFIG"])
+    return DEFAULT_CONFIG if DEFAULT_CONFIG.exists() else None
+
+
+def load_settings(given: str | None, env: Mapping[str, str] | None = None, *, data_dir: str | None = None,
+                  database_url: str | None = None, rules_dir: str | None = None,
+                  require_file: bool = False) -> Settings:
+    """Read, override and validate the settings."""
+    env = os.environ if env is None else env
+    path = config_path(given, env)
+    data: dict[str, Any] = {}
+    if path is not None:
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError(f"configuration file not found: {path}") from None
+        except tomllib.TOMLDecodeError as error:
+            raise ConfigError(f"{path}: not valid TOML: {error}") from None
+    elif require_file:
+        raise ConfigError(f"no configuration file: give --config FILE, set TRIAGE_CONFIG, or create {DEFAULT_CONFIG}")
+    return _validate(data, env, path, {"data_dir": data_dir, "database_url": database_url, "rules_dir": rules_dir})
+
+
+def _validate(data: dict[str, Any], env: Mapping[str, str], path: Path | None,
+              arguments: dict[str, str | None]) -> Settings:
+    where = str(path) if path else "settings"
+    known = {"data_dir", "database_url", "rules_dir", "templates_dir", "smtp", "mailboxes", "folders",
+             "poll_interval", "batch_size"}
+    _no_unknown(data, known, where)
+    top = {key: arguments.get(key) or env.get(variable) or data.get(key) for key, variable in ENVIRONMENT.items()}
+    directory = Path(top["data_dir"] or default_data_dir(env))
+    url = top["database_url"] or f"sqlite:///{directory / 'triage.db'}"
+    mailboxes = tuple(_mailbox(entry, f"{where}: mailboxes[{n}]")
+                      for n, entry in enumerate(_list(data.get("mailboxes", []), f"{where}: mailboxes")))
+    addresses = [m.address for m in mailboxes]
+    if len(set(addresses)) != len(addresses):
+        raise ConfigError(f"{where}: a mailbox address appears twice")
+    folders_data = _table(data.get("folders", {}), f"{where}: [folders]")
+    _no_unknown(folders_data, {"processed", "to_handle", "ignored", "quarantine"}, f"{where}: [folders]")
+    return Settings(
+        data_dir=directory,
+        database_url=url,
+        rules_dir=top["rules_dir"],
+        templates_dir=top["templates_dir"],
+        mailboxes=mailboxes,
+        smtp=_smtp(data["smtp"], f"{where}: [smtp]") if "smtp" in data else None,
+        folders=Folders(**{k: _text(v, f"{where}: folders.{k}") for k, v in folders_data.items()}),
+        poll_interval=_number(data.get("poll_interval", 60), f"{where}: poll_interval", 1, 86400),
+        batch_size=_number(data.get("batch_size", 50), f"{where}: batch_size", 1, 10000),
+        config_file=path,
+    )
+
+
+def _mailbox(entry: Any, where: str) -> MailboxConfig:
+    entry = _table(entry, where)
+    _no_inline_password(entry, where)
+    _no_unknown(entry, {"address", "department", "folder"} | SERVER_KEYS, where)
+    _require_all(entry, ("address", "department", "host", "port", "username"), where)
+    address = _text(_required(entry, "address", where), f"{where}.address").lower()
+    if "@" not in address:
+        raise ConfigError(f"{where}.address: not a mail address: {address!r}")
+    department = _text(_required(entry, "department", where), f"{where}.department")
+    return MailboxConfig(address=address, department=department, server=_server(entry, where),
+                         folder=_text(entry.get("folder", "INBOX"), f"{where}.folder"))
+
+
+def _smtp(entry: Any, where: str) -> Server:
+    entry = _table(entry, where)
+    _no_inline_password(entry, where)
+    _no_unknown(entry, SERVER_KEYS, where)
+    _require_all(entry, ("host", "port"), where)
+    return _server(entry, where)
+
+
+def _server(entry: dict[str, Any], where: str) -> Server:
+    host = _text(_required(entry, "host", where), f"{where}.host")
+    security = _text(entry.get("security", "ssl"), f"{where}.security")
+    if security not in SECURITY:
+        raise ConfigError(f"{where}.security: {security!r} is not one of {', '.join(SECURITY)}")
+    if security == "none" and not _is_loopback(host):
+        raise ConfigError(f"{where}: security = \"none\" is only allowed on loopback, not on {host!r}")
+    if "password_env" in entry and "password_file" in entry:
+        raise ConfigError(f"{where}: give password_env or password_file, not both")
+    return Server(
+        host=host,
+        port=_number(_required(entry, "port", where), f"{where}.port", 1, 65535),
+        security=security,
+        username=_text(entry.get("username", ""), f"{where}.username"),
+        password=Secret(env=entry.get("password_env"), file=entry.get("password_file")),
+    )
+
+
+def _no_inline_password(entry: dict[str, Any], where: str) -> None:
+    if "password" in entry:
+        raise ConfigError(f"{where}: passwords never go in this file; use password_env or password_file")
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _required(entry: dict[str, Any], key: str, where: str) -> Any:
+    if key not in entry:
+        raise ConfigError(f"{where}: missing key {key!r}")
+    return entry[key]
+
+
+def _require_all(entry: dict[str, Any], keys: tuple[str, ...], where: str) -> None:
+    missing = [key for key in keys if key not in entry]
+    if missing:
+        raise ConfigError(f"{where}: missing key(s) {', '.join(missing)}")
+
+
+def _no_unknown(entry: dict[str, Any], known: set[str], where: str) -> None:
+    unknown = sorted(set(entry) - known)
+    if unknown:
+        raise ConfigError(f"{where}: unknown key(s) {', '.join(unknown)} (known: {', '.join(sorted(known))})")
+
+
+def _table(value: Any, where: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where}: expected a table")
+    return value
+
+
+def _list(value: Any, where: str) -> list[Any]:
+    if not isinstance(value, list):
+        raise ConfigError(f"{where}: expected an array of tables ([[mailboxes]])")
+    return value
+
+
+def _text(value: Any, where: str) -> str:
+    if not isinstance(value, str) or not value:
+        raise ConfigError(f"{where}: expected a non-empty string")
+    return value
+
+
+def _number(value: Any, where: str, low: int, high: int) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+        raise ConfigError(f"{where}: expected a whole number from {low} to {high}")
+    return value

@@ -15,3 +15,11 @@ class LabelsError(TriageError):
 
 class StoreError(TriageError):
     """The database cannot be opened, or its schema is not the one this code needs."""
+
+
+class ConfigError(TriageError):
+    """The configuration file or environment is missing something or has a wrong value."""
+
+
+class MailboxError(TriageError):
+    """An IMAP mailbox cannot be reached, logged into or used."""

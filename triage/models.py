@@ -130,4 +130,5 @@ class Outcome:
     case_reference: str | None = None
     case_status: str | None = None
     reply_template: str | None = None  # a reply queued by this message, if any
-    error: str | None = None
+    quarantined: bool = False  # the pipeline failed on it: a human must look
+    unparseable: bool = False  # recorded, but it could not be read

@@ -41,4 +41,5 @@ EVENT = {
     "resolved": "dossier résolu",
     "closed": "dossier clos",
     "purged": "données effacées (durée de conservation)",
+    "quarantined": "message mis en quarantaine (erreur du traitement)",
 }

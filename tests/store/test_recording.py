@@ -205,3 +205,13 @@ def test_references_count_per_department_and_year(store, rules, tmp_path):
                                             (MAILBOX_07, NOW.replace(year=2027))])]
     assert refs == ["SPL-PES-07-2026-000001", "SPL-PES-07-2026-000002", "SPL-PES-26-2026-000001",
                     "SPL-PES-07-2027-000001"]
+
+
+def test_a_thread_spanning_two_mailboxes_keeps_each_messages_own_mailbox(store, rules, tmp_path):
+    first = RawMail(eml("Mot de passe expiré.", "t1@x"), "imap", MAILBOX_07)
+    second = RawMail(eml("Identifiant jdupont-xt", "t2@x", to=MAILBOX_26), "imap", MAILBOX_26)
+    assert not process_one(store, first, rules, tmp_path, NOW, uidvalidity=100, uid=1).duplicate
+    joined = process_one(store, second, rules, tmp_path, NOW, uidvalidity=100, uid=1)
+    assert not joined.duplicate and joined.case_reference.startswith("SPL-PES-07-")
+    with store.transaction() as session:
+        assert sorted(m.mailbox_id for m in session.scalars(select(MessageRow))) == [1, 2]

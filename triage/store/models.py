@@ -73,6 +73,9 @@ class MailboxRow(Base):
     department: Mapped[str] = mapped_column(String(3))
     uidvalidity: Mapped[int | None] = mapped_column(BigInteger)
     last_uid: Mapped[int] = mapped_column(BigInteger, default=0)
+    # A lease: the poller working on this mailbox, and until when (renewed as it goes).
+    lock_owner: Mapped[str | None] = mapped_column(String(200))
+    lock_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class CaseRow(Base):

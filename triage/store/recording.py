@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..analysis.common import is_ours
+from ..analysis.mailbox import receiving_mailbox
 from ..decide import Facts, decide
 from ..models import Decision, Finding, Mail, Outcome, RawMail
 from ..rules import Rules
@@ -29,6 +30,7 @@ from .models import (CLOSED, IGNORED, NEEDS_REVIEW, NEW, READY_FOR_AGENT, REDIRE
                      DecisionRow, EventRow, MailboxRow, MessageRow, ReplyRow)
 
 ROBOT = "triage"
+QUARANTINED = "quarantined"
 STATUS_AFTER = {
     "ignore": IGNORED,
     "human_review": NEEDS_REVIEW,
@@ -113,7 +115,41 @@ def _already_recorded(session: Session, key: str, mailbox: str | None, uidvalidi
 def _duplicate(origin: str, seen: MessageRow) -> Outcome:
     case = seen.case
     return Outcome(origin, duplicate=True, action=seen.decision.action if seen.decision else None,
-                   case_reference=case.reference if case else None, case_status=case.status if case else None)
+                   case_reference=case.reference if case else None, case_status=case.status if case else None,
+                   quarantined=seen.parse_status == QUARANTINED, unparseable=seen.parse_status != "ok")
+
+
+def record_quarantined(store: Store, raw: RawMail, error: str, department: str, raw_dir: Path, now: datetime,
+                       uidvalidity: int | None = None, uid: int | None = None) -> Outcome:
+    """Keep a message the pipeline failed on, with the error, in a case for an agent.
+
+    Only the bytes are trusted here: whatever failed must not fail again.
+    """
+    key = hashlib.sha256(raw.data).hexdigest()
+    raw_path, raw_note = keep_raw_copy(raw, Mail(origin=raw.origin, sender=None), raw_dir, now)
+    with store.transaction() as session:
+        seen = _already_recorded(session, key, raw.mailbox, uidvalidity, uid)
+        if seen is not None:
+            return _duplicate(raw.origin, seen)
+        mailbox = session.scalars(select(MailboxRow).where(MailboxRow.address == raw.mailbox)).first()
+        message = MessageRow(mailbox_id=mailbox.id if mailbox else None, uidvalidity=uidvalidity, uid=uid,
+                             fingerprint=key, sha256=key, origin=raw.origin, received_at=now,
+                             parse_status=QUARANTINED, parse_error=error[:2000], raw_path=raw_path, raw_note=raw_note,
+                             references=[])
+        session.add(message)
+        session.flush()
+        case = CaseRow(reference=next_reference(session, department, now.year), department=department, kind="other",
+                       requester_address="", status=NEEDS_REVIEW, opened_at=now, updated_at=now)
+        session.add(case)
+        session.flush()
+        message.case = case
+        session.add(DecisionRow(message_id=message.id, case_id=case.id, action="human_review", kind="other",
+                                department=department, missing=[], warnings=[QUARANTINED],
+                                reason=f"the pipeline failed on this message: {error[:500]}", facts={}, findings=[],
+                                rules_version="", decided_at=now))
+        _log(session, case, message, now, "quarantined", new_status=NEEDS_REVIEW, detail=error[:500])
+        return Outcome(raw.origin, duplicate=False, action="human_review", case_reference=case.reference,
+                       case_status=NEEDS_REVIEW, quarantined=True)
 
 
 def _record(session: Session, raw: RawMail, mail: Mail, findings: tuple[Finding, ...], rules: Rules,
@@ -123,7 +159,8 @@ def _record(session: Session, raw: RawMail, mail: Mail, findings: tuple[Finding,
     case, threading = find_case(session, mail, identifiers, now)
     known = _known_facts(session, case)
     decision = decide(mail, findings, known)
-    mailbox = _mailbox(session, decision.mailbox or mail.mailbox, rules)
+    # The mailbox this message arrived in (not its case's: a thread may span two).
+    mailbox = _mailbox(session, mail.mailbox or receiving_mailbox(mail, rules)[0], rules)
     message = MessageRow(
         mailbox_id=mailbox.id if mailbox else None, uidvalidity=uidvalidity, uid=uid, fingerprint=key,
         sha256=hashlib.sha256(raw.data).hexdigest(), message_id=mail.message_id, in_reply_to=mail.in_reply_to,
@@ -144,7 +181,7 @@ def _record(session: Session, raw: RawMail, mail: Mail, findings: tuple[Finding,
     status = _apply_decision(session, case, message, mail, decision, rules, now)
     template = _queue_reply(session, case, message, decision, status, mail, rules, now)
     return Outcome(raw.origin, duplicate=False, action=decision.action, case_reference=case.reference,
-                   case_status=case.status, reply_template=template)
+                   case_status=case.status, reply_template=template, unparseable=bool(mail.unparseable))
 
 
 def _known_facts(session: Session, case: CaseRow | None) -> Facts | None:
@@ -156,7 +193,7 @@ def _known_facts(session: Session, case: CaseRow | None) -> Facts | None:
     return Facts.from_dict(last.facts) if last is not None else None
 
 
-def _insert_if_absent(session: Session, model: type, **values: object) -> None:
+def insert_if_absent(session: Session, model: type, **values: object) -> None:
     """INSERT … ON CONFLICT DO NOTHING: two processes may create the same row at once."""
     insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     session.execute(insert(model).values(**values).on_conflict_do_nothing())
@@ -166,14 +203,14 @@ def _mailbox(session: Session, address: str | None, rules: Rules) -> MailboxRow 
     if not address:
         return None
     department = rules.mailboxes.get(address)
-    _insert_if_absent(session, MailboxRow, address=address, last_uid=0,
+    insert_if_absent(session, MailboxRow, address=address, last_uid=0,
                       department=department.code if department else "00")
     return session.scalars(select(MailboxRow).where(MailboxRow.address == address)).one()
 
 
 def next_reference(session: Session, department: str, year: int) -> str:
     """SPL-PES-07-2026-000123: per department and year, never reused."""
-    _insert_if_absent(session, CounterRow, department=department, year=year, last=0)
+    insert_if_absent(session, CounterRow, department=department, year=year, last=0)
     number = session.execute(
         update(CounterRow).where(CounterRow.department == department, CounterRow.year == year)
         .values(last=CounterRow.last + 1).returning(CounterRow.last)).scalar_one()

@@ -1,0 +1,155 @@
+"""Real servers for the tests: Dovecot (Debian's dovecot-imapd) on loopback, own config.
+
+No mock: the poller talks IMAP to the same server software a DDFIP would run.
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+from imapclient import IMAPClient
+
+DEPARTMENTS = ("07", "26", "38", "73", "74")
+MAIL_USER = "nobody"  # mail processes need a non-root uid; nobody is on every Debian
+PASSWORD = "secret-{department}"
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class Dovecot:
+    """One private Dovecot instance with the five departmental accounts."""
+
+    def __init__(self) -> None:
+        # Short path (sockets live under base_dir and must stay under 108 bytes), and
+        # traversable by the dovecot and mail users (mkdtemp gives 0700).
+        self.root = Path(tempfile.mkdtemp(prefix="dc-", dir="/tmp"))
+        self.root.chmod(0o755)
+        self.port = free_port()
+        self.user = pwd.getpwnam(MAIL_USER)
+        self.process: subprocess.Popen | None = None
+        self._write_config()
+
+    def _write_config(self) -> None:
+        lines = []
+        for department in DEPARTMENTS:
+            home = self.root / "home" / f"ddfip{department}"
+            home.mkdir(parents=True)
+            os.chown(home, self.user.pw_uid, self.user.pw_gid)
+            lines.append(f"ddfip{department}:{{PLAIN}}{PASSWORD.format(department=department)}:"
+                         f"{self.user.pw_uid}:{self.user.pw_gid}::{home}::")
+        (self.root / "passwd").write_text("\n".join(lines) + "\n")
+        (self.root / "dovecot.conf").write_text(f"""
+base_dir = {self.root}/run
+state_dir = {self.root}/state
+instance_name = triage-test-{self.port}
+log_path = {self.root}/dovecot.log
+listen = 127.0.0.1
+protocols = imap
+ssl = no
+disable_plaintext_auth = no
+auth_mechanisms = plain login
+mail_location = maildir:~/Maildir
+first_valid_uid = 1
+default_login_user = dovenull
+default_internal_user = dovecot
+mail_max_userip_connections = 100
+passdb {{
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%u {self.root}/passwd
+}}
+userdb {{
+  driver = passwd-file
+  args = username_format=%u {self.root}/passwd
+}}
+service imap-login {{
+  inet_listener imap {{
+    address = 127.0.0.1
+    port = {self.port}
+  }}
+  inet_listener imaps {{
+    port = 0
+  }}
+}}
+service anvil {{
+  unix_listener anvil-auth-penalty {{
+    mode = 0
+  }}
+}}
+""")
+
+    def start(self) -> Dovecot:
+        """Start in the foreground (as a child) and wait until IMAP answers."""
+        self.process = subprocess.Popen(["dovecot", "-F", "-c", str(self.root / "dovecot.conf")],
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as connection:
+                    if connection.recv(100).startswith(b"* OK"):
+                        return self
+            except OSError:
+                time.sleep(0.02)
+        raise RuntimeError(f"dovecot did not start: {self.log()}")
+
+    def stop(self) -> None:
+        """Stop the instance (SIGTERM, then wait)."""
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            self.process.wait(timeout=10)
+        self.process = None
+
+    def restart(self) -> None:
+        """Stop and start again on the same port with the same mail."""
+        self.stop()
+        self.start()
+
+    def cleanup(self) -> None:
+        """Stop and remove everything."""
+        self.stop()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def log(self) -> str:
+        """Dovecot's log, for failure messages."""
+        path = self.root / "dovecot.log"
+        return path.read_text(errors="replace")[-3000:] if path.exists() else ""
+
+    def client(self, department: str) -> IMAPClient:
+        """A logged-in IMAP client for one departmental account."""
+        client = IMAPClient("127.0.0.1", port=self.port, ssl=False, timeout=10)
+        client.login(f"ddfip{department}", PASSWORD.format(department=department))
+        return client
+
+    def append(self, department: str, message: bytes, folder: str = "INBOX", flags: tuple = ()) -> None:
+        """Deliver a message into a folder over IMAP."""
+        with self.client(department) as client:
+            if not client.folder_exists(folder):
+                client.create_folder(folder)
+            client.append(folder, message, flags=flags)
+
+    def folder_counts(self, department: str) -> dict[str, int]:
+        """Number of messages in each folder of an account."""
+        with self.client(department) as client:
+            return {name: client.folder_status(name, ["MESSAGES"])[b"MESSAGES"]
+                    for _, _, name in client.list_folders()}
+
+    def recreate_inbox(self, department: str) -> None:
+        """Empty the account's maildir: the next session sees a new UIDVALIDITY.
+
+        Dovecot takes UIDVALIDITY from the clock in seconds: wait for the next second.
+        """
+        time.sleep(1.1)
+        maildir = self.root / "home" / f"ddfip{department}" / "Maildir"
+        shutil.rmtree(maildir, ignore_errors=True)

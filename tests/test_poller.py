@@ -1,0 +1,175 @@
+"""The IMAP poller against a real Dovecot: backlog, nothing new, \\Seen, quarantine,
+UIDVALIDITY change, concurrent polls, a failing mailbox, logs without passwords."""
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from tests.conftest import DATA, MAILBOX_07, build_eml
+from triage.cli import main
+from triage.store.database import open_store
+from triage.store.models import CaseRow, MessageRow
+
+ROOT = Path(__file__).resolve().parent.parent
+TRIAGE = Path(sys.executable).parent / "triage"
+
+
+def corpus(folder: str, count: int) -> list[bytes]:
+    return [p.read_bytes() for p in sorted((DATA / folder).glob("*.eml"))[:count]]
+
+
+def unique_copy(data: bytes, tag: str) -> bytes:
+    """The same mail under a Message-ID of its own (a different message for the store)."""
+    new_id = f"Message-ID: <{tag}@copies.invalid>".encode()
+    data, replaced = re.subn(rb"(?im)^message-id:[^\r\n]*", new_id, data, count=1)
+    return data if replaced else new_id + b"\r\n" + data
+
+
+def store_of(config: Path):
+    return open_store(f"sqlite:///{config.parent / 'data' / 'triage.db'}")
+
+
+def stored(config: Path, model=MessageRow) -> int:
+    store = store_of(config)
+    try:
+        with store.transaction() as session:
+            return session.scalar(select(func.count()).select_from(model))
+    finally:
+        store.dispose()
+
+
+def poll(config, capsys, *extra):
+    code = main(["--config", str(config), "poll", "--summary", *extra])
+    return code, capsys.readouterr()
+
+
+def test_a_backlog_is_recorded_filed_and_a_second_poll_finds_nothing(dovecot, imap_config, capsys):
+    messages = corpus("requests", 25)
+    for data in messages:
+        dovecot.append("07", data)
+    code, out = poll(imap_config, capsys)
+    assert code == 0, out.err
+    assert f"{MAILBOX_07}: 25 recorded, 0 already recorded" in out.out
+    counts = dovecot.folder_counts("07")
+    assert counts["INBOX"] == 0
+    assert counts["Traité"] + counts["À traiter"] + counts["Ignoré"] + counts["Quarantaine"] == 25
+    assert stored(imap_config) == 25
+    code, out = poll(imap_config, capsys)
+    assert code == 0 and f"{MAILBOX_07}: 0 recorded, 0 already recorded, 0 quarantined; filed: nothing new" in out.out
+    assert stored(imap_config) == 25
+
+
+def test_a_message_read_by_someone_else_is_still_processed(dovecot, imap_config, capsys):
+    dovecot.append("26", build_eml("Mot de passe expiré, identifiant jdupont-xt",
+                                   to="ddfip26.pgp.spl-pes@dgfip.finances.gouv.fr"), flags=(rb"\Seen",))
+    assert poll(imap_config, capsys)[0] == 0
+    assert stored(imap_config) == 1 and dovecot.folder_counts("26")["À traiter"] == 1
+
+
+def test_fetching_does_not_mark_mail_read(dovecot, imap_config, capsys):
+    dovecot.append("07", build_eml("Mot de passe expiré, identifiant jdupont-xt"))
+    poll(imap_config, capsys)
+    with dovecot.client("07") as client:
+        client.select_folder("À traiter", readonly=True)
+        assert client.search(["UNSEEN"]), "agents still see the message as unread"
+
+
+def test_unreadable_mail_and_pipeline_failures_go_to_quarantine(dovecot, imap_config, capsys, monkeypatch):
+    dovecot.append("07", b"\x00\x01 not a mail at all \xff\xfe" * 30)
+    dovecot.append("07", build_eml("Mot de passe expiré, identifiant boom-xt", subject="BOOM"))
+    dovecot.append("07", build_eml("Mot de passe expiré, identifiant fine-xt").replace(b"test-1@", b"ok-1@"))
+    import triage.pipeline
+
+    real = triage.pipeline.record_message
+
+    def failing_on_boom(store, raw, mail, *args, **kwargs):
+        if mail.subject == "BOOM":
+            raise RuntimeError("injected fault")
+        return real(store, raw, mail, *args, **kwargs)
+
+    monkeypatch.setattr(triage.pipeline, "record_message", failing_on_boom)
+    code, out = poll(imap_config, capsys)
+    assert code == 0, out.err
+    counts = dovecot.folder_counts("07")
+    assert (counts["Quarantaine"], counts["À traiter"], counts["INBOX"]) == (2, 1, 0)
+    store = store_of(imap_config)
+    with store.transaction() as session:
+        statuses = dict(session.execute(select(MessageRow.parse_status, func.count()).group_by(MessageRow.parse_status)).all())
+        assert statuses == {"ok": 1, "unparseable": 1, "quarantined": 1}
+        quarantined = session.scalars(select(MessageRow).where(MessageRow.parse_status == "quarantined")).one()
+        assert "injected fault" in quarantined.parse_error and quarantined.case.status == "needs_review"
+    store.dispose()
+
+
+def test_a_uidvalidity_change_rescans_and_records_only_what_is_new(dovecot, imap_config, capsys):
+    old = [build_eml(f"Mot de passe expiré, identifiant u{n}-xt").replace(b"test-1@", f"uv{n}@".encode())
+           for n in range(3)]
+    for data in old:
+        dovecot.append("07", data)
+    poll(imap_config, capsys)
+    dovecot.recreate_inbox("07")  # the mailbox is rebuilt: new UIDVALIDITY, same mail
+    for data in old + [build_eml("Mot de passe oublié, identifiant nouveau-xt").replace(b"test-1@", b"new@")]:
+        dovecot.append("07", data)
+    code, out = poll(imap_config, capsys)
+    assert code == 0 and f"{MAILBOX_07}: 1 recorded, 3 already recorded" in out.out
+    assert stored(imap_config) == 4 and dovecot.folder_counts("07")["INBOX"] == 0
+
+
+def test_two_overlapping_polls_process_each_message_once(dovecot, imap_config):
+    for department in ("07", "26"):
+        for number, data in enumerate(corpus("threads", 30)):
+            dovecot.append(department, unique_copy(data, f"{department}-{number}"))
+    runs = [subprocess.Popen([str(TRIAGE), "--config", str(imap_config), "poll", "--summary"], cwd=ROOT,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    outputs = [run.communicate(timeout=300) for run in runs]
+    assert all(run.returncode == 0 for run in runs), outputs
+    assert stored(imap_config) == 60
+    for department in ("07", "26"):
+        counts = dovecot.folder_counts(department)
+        assert counts["INBOX"] == 0 and sum(counts.values()) == 30
+
+
+def test_a_failing_mailbox_does_not_stop_the_others_and_exits_non_zero(dovecot, imap_config, capsys, monkeypatch):
+    monkeypatch.setenv("TRIAGE_IMAP_PASSWORD_38", "wrong-password")
+    dovecot.append("73", build_eml("Mot de passe expiré, identifiant jdupont-xt",
+                                   to="ddfip73.pgp.spl-pes@dgfip.finances.gouv.fr"))
+    code, out = poll(imap_config, capsys)
+    assert code == 1
+    assert "ddfip38.pgp.spl-pes@dgfip.finances.gouv.fr" in out.err and "FAILED" in out.out
+    assert "wrong-password" not in out.err + out.out
+    assert stored(imap_config) == 1
+
+
+def test_json_logs_are_one_object_per_line_and_never_show_a_password(dovecot, imap_config, capsys, monkeypatch):
+    monkeypatch.setenv("TRIAGE_IMAP_PASSWORD_07", "not-the-password")
+    code = main(["--config", str(imap_config), "--log-format", "json", "-v", "poll"])
+    err = capsys.readouterr().err
+    assert code == 1
+    records = [json.loads(line) for line in err.splitlines() if line.startswith("{")]
+    assert any(r["level"] == "error" and "ddfip07" in r["message"] for r in records)
+    assert "not-the-password" not in err and "secret-" not in err
+
+
+def test_quiet_under_cron(dovecot, imap_config, capsys):
+    dovecot.append("07", build_eml("Mot de passe expiré, identifiant jdupont-xt"))
+    assert main(["--config", str(imap_config), "poll"]) == 0
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err == ""
+
+
+def test_commands_that_need_no_mailbox_work_without_a_configuration_file(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("TRIAGE_CONFIG", raising=False)
+    assert main(["--data-dir", str(tmp_path), "cases", "list"]) == 0
+    assert main(["--data-dir", str(tmp_path), "poll"]) == 2
+    assert "no configuration file" in capsys.readouterr().err
+
+
+def test_the_store_counts_one_case_per_request_after_imap(dovecot, imap_config, capsys):
+    for data in corpus("requests", 10):
+        dovecot.append("07", data)
+    poll(imap_config, capsys)
+    assert stored(imap_config, CaseRow) == 10

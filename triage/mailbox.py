@@ -1,0 +1,150 @@
+"""The IMAP adapter: fetch new mail of one mailbox by UID, file it, wait with IDLE.
+
+Thin on purpose: the poller decides, this module only speaks IMAP (imapclient).
+Nothing here relies on \\Seen, and fetching uses BODY.PEEK[] so that reading a
+message never marks it read for the agents.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import ssl
+import threading
+from collections.abc import Iterable
+from datetime import UTC, datetime
+
+from imapclient import IMAPClient
+from imapclient.exceptions import IMAPClientError
+
+from .config import Folders, MailboxConfig
+from .errors import MailboxError
+
+log = logging.getLogger(__name__)
+
+# What a broken connection or a refusing server raises.
+IMAP_ERRORS = (IMAPClientError, OSError, socket.timeout, ssl.SSLError)
+
+
+class ImapMailbox:
+    """A logged-in connection to one monitored mailbox, its folder selected."""
+
+    def __init__(self, config: MailboxConfig, folders: Folders, timeout: float = 30) -> None:
+        self.config = config
+        self.folders = folders
+        self.timeout = timeout
+        self.client: IMAPClient | None = None
+        self.uidvalidity: int | None = None
+
+    def __enter__(self) -> ImapMailbox:
+        self.connect()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def name(self) -> str:
+        """How logs name this mailbox (never with its password)."""
+        server = self.config.server
+        return f"{self.config.address} ({server.username}@{server.host}:{server.port})"
+
+    def connect(self) -> None:
+        """Connect, secure, log in and select the monitored folder."""
+        server = self.config.server
+        password = server.password.read()
+        try:
+            context = ssl.create_default_context() if server.security != "none" else None
+            self.client = IMAPClient(server.host, port=server.port, ssl=server.security == "ssl",
+                                     ssl_context=context, timeout=self.timeout)
+            if server.security == "starttls":
+                self.client.starttls(context)
+            self.client.login(server.username, password)
+            selected = self.client.select_folder(self.config.folder)
+        except IMAP_ERRORS as error:
+            self.close()
+            raise MailboxError(f"{self.name}: {_describe(error)}") from None
+        self.uidvalidity = int(selected[b"UIDVALIDITY"])
+
+    def close(self) -> None:
+        """Log out, quietly: the connection may already be gone."""
+        if self.client is not None:
+            try:
+                self.client.logout()
+            except IMAP_ERRORS:
+                pass
+            self.client = None
+
+    def new_uids(self, last_uid: int) -> list[int]:
+        """UIDs above the last one filed, oldest first.
+
+        `UID SEARCH UID n:*` always answers the highest UID, even below n: filter.
+        """
+        uids = self._call(self.client.search, ["UID", f"{last_uid + 1}:*"])
+        return sorted(uid for uid in uids if uid > last_uid)
+
+    def fetch(self, uids: list[int]) -> dict[int, tuple[bytes, datetime | None]]:
+        """Raw bytes and arrival date of each UID, without setting \\Seen."""
+        fetched = self._call(self.client.fetch, uids, ["BODY.PEEK[]", "INTERNALDATE"])
+        result = {}
+        for uid, data in fetched.items():
+            body = data.get(b"BODY[]")
+            if body is None:
+                continue  # expunged meanwhile by someone else
+            arrived = data.get(b"INTERNALDATE")
+            if arrived is not None and arrived.tzinfo is None:
+                arrived = arrived.astimezone(UTC)
+            result[uid] = (body, arrived)
+        return result
+
+    def ensure_folders(self, names: Iterable[str]) -> None:
+        """Create the filing folders that do not exist yet."""
+        existing = {name for _, _, name in self._call(self.client.list_folders)}
+        for name in names:
+            if name not in existing:
+                self._call(self.client.create_folder, name)
+                log.info("created folder %r in %s", name, self.name)
+
+    def file(self, uid: int, folder: str) -> None:
+        """Move one message into a folder (MOVE, else COPY + \\Deleted + UID EXPUNGE)."""
+        if self.client.has_capability("MOVE"):
+            self._call(self.client.move, [uid], folder)
+            return
+        self._call(self.client.copy, [uid], folder)
+        self._call(self.client.delete_messages, [uid])
+        if self.client.has_capability("UIDPLUS"):
+            self._call(self.client.uid_expunge, [uid])
+        else:
+            self._call(self.client.expunge)
+
+    def can_idle(self) -> bool:
+        """Whether the server offers IDLE."""
+        return self.client is not None and self.client.has_capability("IDLE")
+
+    def wait_for_mail(self, seconds: float, stop: threading.Event) -> bool:
+        """IDLE until the server announces something, `seconds` pass, or `stop` is set.
+
+        Checks `stop` every second so that SIGTERM is honoured promptly.
+        """
+        self._call(self.client.idle)
+        try:
+            waited = 0.0
+            while waited < seconds and not stop.is_set():
+                responses = self._call(self.client.idle_check, timeout=1)
+                if any(b"EXISTS" in r or b"RECENT" in r for r in responses):
+                    return True
+                waited += 1
+            return False
+        finally:
+            self._call(self.client.idle_done)
+
+    def _call(self, method, *args, **kwargs):
+        try:
+            return method(*args, **kwargs)
+        except IMAP_ERRORS as error:
+            raise MailboxError(f"{self.name}: {_describe(error)}") from error
+
+
+def _describe(error: BaseException) -> str:
+    text = str(error) or type(error).__name__
+    return text if len(text) < 300 else text[:300] + "…"

@@ -1,0 +1,197 @@
+"""Polling the IMAP mailboxes: once (cron, systemd timer) or for ever (daemon, IDLE).
+
+Per mailbox: take the lease in the store, compare UIDVALIDITY, fetch what is above
+the last UID filed in batches, record each message (one transaction), file it into
+its folder only after that commit, then remember its UID. A message the pipeline
+fails on goes to the quarantine folder with the error recorded; a database that
+fails stops the mailbox with its mail left in place for the next poll.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import sys
+import threading
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from sqlalchemy.exc import SQLAlchemyError
+from tqdm import tqdm
+
+from .config import Folders, MailboxConfig, Settings
+from .errors import MailboxError, StoreError, TriageError
+from .mailbox import ImapMailbox
+from .models import Outcome, RawMail
+from .pipeline import process_one
+from .rules import Rules
+from .store import mailboxes
+from .store.database import Store
+from .store.recording import record_quarantined
+
+log = logging.getLogger(__name__)
+
+# Where each action's mail is filed once its decision is committed.
+FOLDER_OF_ACTION = {
+    "ignore": "ignored",
+    "human_review": "to_handle",
+    "acknowledge": "to_handle",
+    "redirect_department": "processed",
+    "self_service": "processed",
+    "request_info": "processed",
+}
+PROGRESS_FROM = 20  # a progress bar for a backlog of at least this many messages
+
+
+def poller_id() -> str:
+    """Who holds a lease: host, process and a random part."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def folder_for(outcome: Outcome, folders: Folders) -> str:
+    """The folder a recorded message belongs in: unreadable mail goes to quarantine too."""
+    if outcome.quarantined or outcome.unparseable:
+        return folders.quarantine
+    return getattr(folders, FOLDER_OF_ACTION.get(outcome.action or "", "to_handle"))
+
+
+@dataclass
+class MailboxResult:
+    """What one pass over one mailbox did."""
+
+    address: str
+    recorded: int = 0
+    duplicates: int = 0
+    quarantined: int = 0
+    filed: dict[str, int] = field(default_factory=dict)
+    skipped: str | None = None  # held by another poller
+    error: str | None = None
+
+    @property
+    def failed(self) -> bool:
+        """The mailbox could not be processed to the end."""
+        return self.error is not None
+
+
+def process_mailbox(box: ImapMailbox, settings: Settings, store: Store, rules: Rules, owner: str,
+                    result: MailboxResult) -> None:
+    """Record and file every new message of an open mailbox, batch by batch."""
+    address = box.config.address
+    state = mailboxes.read_state(store, address)
+    last_uid = state.last_uid
+    if state.uidvalidity != box.uidvalidity:
+        if state.uidvalidity is not None:
+            log.warning("%s: UIDVALIDITY changed (%s → %s): rescanning; the store's dedupe skips what it knows",
+                        address, state.uidvalidity, box.uidvalidity)
+        last_uid = 0
+        mailboxes.save_state(store, address, box.uidvalidity, 0)
+    uids = box.new_uids(last_uid)
+    if not uids:
+        return
+    folders = settings.folders
+    box.ensure_folders([folders.processed, folders.to_handle, folders.ignored, folders.quarantine])
+    show = sys.stderr.isatty() and len(uids) >= PROGRESS_FROM
+    with tqdm(total=len(uids), unit="msg", desc=address.split("@")[0], disable=not show, file=sys.stderr) as bar:
+        for start in range(0, len(uids), settings.batch_size):
+            if not mailboxes.take_lease(store, address, owner, datetime.now(UTC)):
+                raise MailboxError(f"{address}: lease lost to another poller")
+            batch = uids[start : start + settings.batch_size]
+            for uid, (data, arrived) in box.fetch(batch).items():
+                outcome = _record(data, uid, box, settings, store, rules, arrived)
+                if outcome.duplicate:
+                    result.duplicates += 1
+                else:
+                    result.recorded += 1
+                result.quarantined += outcome.quarantined
+                folder = folder_for(outcome, folders)
+                box.file(uid, folder)
+                result.filed[folder] = result.filed.get(folder, 0) + 1
+                mailboxes.save_state(store, address, box.uidvalidity, uid)
+                bar.update()
+
+
+def _record(data: bytes, uid: int, box: ImapMailbox, settings: Settings, store: Store, rules: Rules,
+            arrived: datetime | None) -> Outcome:
+    """Record one message; quarantine it if the pipeline (not the database) fails."""
+    config = box.config
+    raw = RawMail(data, f"imap://{config.address}/{config.folder};UIDVALIDITY={box.uidvalidity}/;UID={uid}",
+                  config.address)
+    now = datetime.now(UTC)
+    try:
+        return process_one(store, raw, rules, settings.raw_dir, now, uidvalidity=box.uidvalidity, uid=uid)
+    except (SQLAlchemyError, StoreError):
+        raise  # the store is down: leave the mail where it is
+    except Exception as error:  # noqa: BLE001 - any bug on one message must not stop the others
+        log.exception("%s UID %s: the pipeline failed; quarantined", config.address, uid)
+        detail = f"{type(error).__name__}: {error}"
+        return record_quarantined(store, raw, detail, config.department, settings.raw_dir, now,
+                                  uidvalidity=box.uidvalidity, uid=uid)
+
+
+def poll_mailbox(config: MailboxConfig, settings: Settings, store: Store, rules: Rules,
+                 owner: str) -> MailboxResult:
+    """One pass over one mailbox, under its lease."""
+    result = MailboxResult(config.address)
+    mailboxes.ensure_mailbox(store, config.address, config.department)
+    if not mailboxes.take_lease(store, config.address, owner, datetime.now(UTC)):
+        holder, until = mailboxes.lease_holder(store, config.address)
+        result.skipped = f"held by {holder} until {until:%H:%M:%S}"
+        log.info("%s: skipped, %s", config.address, result.skipped)
+        return result
+    try:
+        with ImapMailbox(config, settings.folders) as box:
+            process_mailbox(box, settings, store, rules, owner, result)
+    except (TriageError, SQLAlchemyError) as error:
+        result.error = str(error).splitlines()[0]
+        log.error("%s: %s", config.address, result.error)
+    finally:
+        mailboxes.release_lease(store, config.address, owner)
+    return result
+
+
+def poll_all(settings: Settings, store: Store, rules: Rules) -> list[MailboxResult]:
+    """One pass over every configured mailbox; a failing one does not stop the others."""
+    owner = poller_id()
+    return [poll_mailbox(config, settings, store, rules, owner) for config in settings.mailboxes]
+
+
+def watch_mailbox(config: MailboxConfig, settings: Settings, store: Store, rules: Rules, stop: threading.Event,
+                  idle_seconds: float = 300, max_backoff: float = 300) -> None:
+    """The daemon's loop for one mailbox: process, IDLE (else sleep), repeat; reconnect with backoff."""
+    owner = poller_id()
+    backoff = 1.0
+    mailboxes.ensure_mailbox(store, config.address, config.department)
+    while not stop.is_set():
+        try:
+            with ImapMailbox(config, settings.folders) as box:
+                backoff = 1.0
+                while not stop.is_set():
+                    if mailboxes.take_lease(store, config.address, owner, datetime.now(UTC)):
+                        try:
+                            process_mailbox(box, settings, store, rules, owner, MailboxResult(config.address))
+                        finally:
+                            mailboxes.release_lease(store, config.address, owner)
+                    if box.can_idle():
+                        box.wait_for_mail(idle_seconds, stop)
+                    else:
+                        stop.wait(settings.poll_interval)
+        except (TriageError, SQLAlchemyError) as error:
+            log.error("%s: %s; reconnecting in %.0f s", config.address, str(error).splitlines()[0], backoff)
+            stop.wait(backoff)
+            backoff = min(backoff * 2, max_backoff)
+
+
+def run_daemon(settings: Settings, store: Store, rules: Rules, stop: threading.Event,
+               idle_seconds: float = 300) -> None:
+    """Watch every mailbox, one thread each, until `stop` is set."""
+    threads = [threading.Thread(target=watch_mailbox, name=config.address, daemon=True,
+                                args=(config, settings, store, rules, stop, idle_seconds))
+               for config in settings.mailboxes]
+    for thread in threads:
+        thread.start()
+    log.info("watching %d mailbox(es)", len(threads))
+    for thread in threads:
+        thread.join()
+    log.info("stopped")

@@ -1,0 +1,71 @@
+"""Per-mailbox bookkeeping in the store: UIDVALIDITY, last UID filed, and the lease.
+
+The lease is how two overlapping pollers (a slow cron run and the next one, or cron
+and a daemon) never hold the same mailbox: taking it is one conditional UPDATE.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import or_, select, update
+
+from .database import Store
+from .models import MailboxRow
+from .recording import insert_if_absent
+
+LEASE = timedelta(minutes=10)
+
+
+@dataclass(frozen=True)
+class MailboxState:
+    """Where the last poll of a mailbox stopped."""
+
+    uidvalidity: int | None
+    last_uid: int
+
+
+def ensure_mailbox(store: Store, address: str, department: str) -> None:
+    """The mailbox's row exists."""
+    with store.transaction() as session:
+        insert_if_absent(session, MailboxRow, address=address, department=department, last_uid=0)
+
+
+def take_lease(store: Store, address: str, owner: str, now: datetime) -> bool:
+    """Hold the mailbox for LEASE unless another live poller holds it."""
+    with store.transaction() as session:
+        taken = session.execute(
+            update(MailboxRow).where(MailboxRow.address == address,
+                                     or_(MailboxRow.lock_owner.is_(None), MailboxRow.lock_owner == owner,
+                                         MailboxRow.lock_until < now))
+            .values(lock_owner=owner, lock_until=now + LEASE))
+        return taken.rowcount == 1
+
+
+def release_lease(store: Store, address: str, owner: str) -> None:
+    """Let the next poller in."""
+    with store.transaction() as session:
+        session.execute(update(MailboxRow).where(MailboxRow.address == address, MailboxRow.lock_owner == owner)
+                        .values(lock_owner=None, lock_until=None))
+
+
+def lease_holder(store: Store, address: str) -> tuple[str | None, datetime | None]:
+    """Who holds a mailbox, and until when."""
+    with store.transaction() as session:
+        row = session.scalars(select(MailboxRow).where(MailboxRow.address == address)).one()
+        return row.lock_owner, row.lock_until
+
+
+def read_state(store: Store, address: str) -> MailboxState:
+    """UIDVALIDITY and last UID recorded for a mailbox."""
+    with store.transaction() as session:
+        row = session.scalars(select(MailboxRow).where(MailboxRow.address == address)).one()
+        return MailboxState(row.uidvalidity, row.last_uid)
+
+
+def save_state(store: Store, address: str, uidvalidity: int, last_uid: int) -> None:
+    """Remember where this poll got to."""
+    with store.transaction() as session:
+        session.execute(update(MailboxRow).where(MailboxRow.address == address)
+                        .values(uidvalidity=uidvalidity, last_uid=last_uid))
