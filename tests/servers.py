@@ -32,15 +32,28 @@ def free_port() -> int:
 class Dovecot:
     """One private Dovecot instance with the five departmental accounts."""
 
-    def __init__(self) -> None:
+    def __init__(self, tls: bool = False) -> None:
         # Short path (sockets live under base_dir and must stay under 108 bytes), and
         # traversable by the dovecot and mail users (mkdtemp gives 0700).
         self.root = Path(tempfile.mkdtemp(prefix="dc-", dir="/tmp"))
         self.root.chmod(0o755)
         self.port = free_port()
+        self.tls_port = free_port()
+        self.tls = tls
+        self.certificate = self.root / "cert.pem"
+        if tls:
+            self._make_certificate()
         self.user = pwd.getpwnam(MAIL_USER)
         self.process: subprocess.Popen | None = None
         self._write_config()
+
+    def _make_certificate(self) -> None:
+        """A self-signed certificate for 127.0.0.1 (tests trust it through ca_file)."""
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                        "-keyout", str(self.root / "key.pem"), "-out", str(self.certificate),
+                        "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"],
+                       check=True, capture_output=True)
+        (self.root / "key.pem").chmod(0o644)
 
     def _write_config(self) -> None:
         lines = []
@@ -58,7 +71,8 @@ instance_name = triage-test-{self.port}
 log_path = {self.root}/dovecot.log
 listen = 127.0.0.1
 protocols = imap
-ssl = no
+{f"ssl = yes{chr(10)}ssl_cert = <{self.certificate}{chr(10)}ssl_key = <{self.root / 'key.pem'}"
+  if self.tls else "ssl = no"}
 disable_plaintext_auth = no
 auth_mechanisms = plain login
 mail_location = maildir:~/Maildir
@@ -80,7 +94,8 @@ service imap-login {{
     port = {self.port}
   }}
   inet_listener imaps {{
-    port = 0
+    address = 127.0.0.1
+    port = {self.tls_port if self.tls else 0}
   }}
 }}
 service anvil {{

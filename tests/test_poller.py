@@ -173,3 +173,34 @@ def test_the_store_counts_one_case_per_request_after_imap(dovecot, imap_config, 
         dovecot.append("07", data)
     poll(imap_config, capsys)
     assert stored(imap_config, CaseRow) == 10
+
+
+def test_a_human_on_a_terminal_sees_a_progress_bar(dovecot, imap_config):
+    import fcntl
+    import os
+    import pty
+    import struct
+    import termios
+
+    for data in corpus("requests", 25):
+        dovecot.append("07", data)
+    main_end, terminal = pty.openpty()
+    # A terminal of 100 columns (a new pseudo-terminal has 0, and tqdm draws nothing).
+    fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
+    run = subprocess.Popen([str(TRIAGE), "--config", str(imap_config), "poll"], cwd=ROOT,
+                           stdin=terminal, stdout=terminal, stderr=terminal)
+    os.close(terminal)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(main_end, 4096)
+        except OSError:  # the terminal closes when the poll exits
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(main_end)
+    assert run.wait(timeout=120) == 0
+    text = shown.decode(errors="replace")
+    assert "25/25" in text and "msg" in text, text[-500:]
+    assert f"{MAILBOX_07}: 25 recorded" in text, "on a terminal the summary is printed"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import ssl
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -20,7 +21,7 @@ from .errors import ConfigError
 
 DEFAULT_CONFIG = Path("/etc/spl-pes-triage/config.toml")
 SECURITY = ("ssl", "starttls", "none")
-SERVER_KEYS = {"host", "port", "security", "username", "password_env", "password_file"}
+SERVER_KEYS = {"host", "port", "security", "username", "password_env", "password_file", "ca_file"}
 # Environment variables that override a top-level key of the file.
 ENVIRONMENT = {"data_dir": "TRIAGE_DATA_DIR", "database_url": "TRIAGE_DATABASE_URL",
                "rules_dir": "TRIAGE_RULES_DIR", "templates_dir": "TRIAGE_TEMPLATES_DIR"}
@@ -67,6 +68,13 @@ class Server:
     security: str
     username: str
     password: Secret
+    ca_file: str | None = None  # extra certificate authority (an internal PKI), else the system's
+
+    def tls_context(self) -> ssl.SSLContext | None:
+        """Verifying TLS for ssl and starttls; None for a loopback server without TLS."""
+        if self.security == "none":
+            return None
+        return ssl.create_default_context(cafile=self.ca_file)
 
 
 @dataclass(frozen=True)
@@ -211,6 +219,7 @@ def _server(entry: dict[str, Any], where: str) -> Server:
         security=security,
         username=_text(entry.get("username", ""), f"{where}.username"),
         password=Secret(env=entry.get("password_env"), file=entry.get("password_file")),
+        ca_file=entry.get("ca_file"),
     )
 
 

@@ -54,7 +54,7 @@ class ImapMailbox:
         server = self.config.server
         password = server.password.read()
         try:
-            context = ssl.create_default_context() if server.security != "none" else None
+            context = server.tls_context()
             self.client = IMAPClient(server.host, port=server.port, ssl=server.security == "ssl",
                                      ssl_context=context, timeout=self.timeout)
             if server.security == "starttls":
