@@ -204,3 +204,15 @@ def test_a_human_on_a_terminal_sees_a_progress_bar(dovecot, imap_config):
     text = shown.decode(errors="replace")
     assert "25/25" in text and "msg" in text, text[-500:]
     assert f"{MAILBOX_07}: 25 recorded" in text, "on a terminal the summary is printed"
+
+
+def test_without_move_mail_is_filed_by_copy_and_delete(dovecot, imap_config, capsys, monkeypatch):
+    from imapclient import IMAPClient
+
+    real = IMAPClient.has_capability
+    monkeypatch.setattr(IMAPClient, "has_capability", lambda self, name: name != "MOVE" and real(self, name))
+    for data in corpus("requests", 3):
+        dovecot.append("07", data)
+    assert poll(imap_config, capsys)[0] == 0
+    counts = dovecot.folder_counts("07")
+    assert counts["INBOX"] == 0 and counts["Traité"] + counts["À traiter"] == 3
