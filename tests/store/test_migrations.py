@@ -60,3 +60,24 @@ def test_an_old_schema_is_refused_with_the_command_to_run(database_url):
 def test_an_unreachable_database_is_a_clear_error():
     with pytest.raises(StoreError, match="cannot open the database"):
         open_store("postgresql+psycopg://nobody@127.0.0.1:1/none?connect_timeout=2")
+
+
+def test_a_database_with_foreign_tables_is_not_touched(database_url):
+    engine = make_engine(database_url)
+    with engine.begin() as connection:
+        connection.execute(text("CREATE TABLE payroll (id INTEGER PRIMARY KEY)"))
+    engine.dispose()
+    with pytest.raises(StoreError, match="tables that triage did not create"):
+        open_store(database_url)
+
+
+def test_two_processes_opening_a_new_database_at_once_both_succeed(database_url, tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = "import sys; from triage.store.database import open_store; open_store(sys.argv[1]).dispose()"
+    runs = [subprocess.Popen([sys.executable, "-c", code, database_url], stderr=subprocess.PIPE, text=True,
+                             cwd=Path(__file__).resolve().parents[2]) for _ in range(4)]
+    errors = [run.communicate(timeout=120)[1] for run in runs]
+    assert all(run.returncode == 0 for run in runs), errors

@@ -106,25 +106,44 @@ def open_store(url: str, *, create: bool = True) -> Store:
     """
     engine = make_engine(url)
     try:
-        current = current_revision(engine)
+        current = _create_schema_if_empty(engine) if create else current_revision(engine)
         head = head_revision()
-        if current is None and create and not _has_tables(engine):
-            upgrade(engine)
-        elif current != head:
-            engine.dispose()
-            shown = current or "none (tables exist but were not created by triage)"
+        if current != head:
             raise StoreError(
-                f"the database schema is at {shown}, this version of triage needs {head}: "
+                f"the database schema is at {current or 'none'}, this version of triage needs {head}: "
                 f"back it up, then run `triage db upgrade`"
             )
     except OperationalError as error:
         engine.dispose()
         raise StoreError(f"cannot open the database {make_url(url).render_as_string()}: {error.orig}") from None
+    except BaseException:
+        engine.dispose()
+        raise
     return Store(engine, sessionmaker(engine, expire_on_commit=False))
 
 
-def _has_tables(engine: Engine) -> bool:
-    return bool(inspect(engine).get_table_names())
+# Any constant: the key of the PostgreSQL lock taken while creating the schema.
+_SCHEMA_LOCK = 7_412_201
+
+
+def _create_schema_if_empty(engine: Engine) -> str | None:
+    """Create the schema of an empty database, atomically; return the schema version.
+
+    Two pollers starting at once on a new database: the second waits for the first
+    (SQLite: BEGIN IMMEDIATE; PostgreSQL: an advisory lock), then finds the schema.
+    """
+    with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _SCHEMA_LOCK})
+        current = MigrationContext.configure(connection).get_current_revision()
+        if current is not None:
+            return current
+        if inspect(connection).get_table_names():
+            raise StoreError("the database has tables that triage did not create: use an empty database")
+        config = alembic_config(engine)
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+        return MigrationContext.configure(connection).get_current_revision()
 
 
 def lock_requester(session: Session, address: str) -> None:
