@@ -12,12 +12,13 @@ $(BIN)/.installed: pyproject.toml
 	touch $@
 
 # The main job on the bundled sample mail, into a fresh SQLite store under .demo/:
-# record everything (twice: the second run records nothing new), then show a queue.
+# record everything and write the replies to files (shadow mode: nothing is sent),
+# run again (nothing new), then show a queue.
 DEMO = $(BIN)/triage --data-dir .demo --database-url sqlite:///.demo/triage.db
 demo: $(BIN)/.installed
 	rm -rf .demo
-	$(DEMO) poll --source tests/data
-	$(DEMO) poll --source tests/data
+	$(DEMO) poll --source tests/data --dry-run
+	$(DEMO) poll --source tests/data --dry-run
 	$(DEMO) cases list --department 07 --status ready_for_agent needs_review waiting_requester
 
 # The store's tests also run on the PostgreSQL server every machine of this kind has.

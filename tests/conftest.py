@@ -151,3 +151,27 @@ password_env = "TRIAGE_IMAP_PASSWORD_{department}"
     monkeypatch.delenv("TRIAGE_DATABASE_URL", raising=False)
     monkeypatch.delenv("TRIAGE_DATA_DIR", raising=False)
     return path
+
+
+@pytest.fixture
+def smtp_sink():
+    """A real aiosmtpd server on loopback that keeps what it receives."""
+    from tests.servers import SmtpSink
+
+    sink = SmtpSink().start()
+    yield sink
+    sink.stop()
+
+
+@pytest.fixture
+def reply_config(imap_config, smtp_sink):
+    """The Dovecot configuration plus [smtp] pointing at the sink."""
+    text = imap_config.read_text()
+    head, _, mailboxes = text.partition("[[mailboxes]]")
+    imap_config.write_text(f"""{head}[smtp]
+host = "127.0.0.1"
+port = {smtp_sink.port}
+security = "none"
+
+[[mailboxes]]{mailboxes}""")
+    return imap_config

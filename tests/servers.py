@@ -168,3 +168,62 @@ service anvil {{
         time.sleep(1.1)
         maildir = self.root / "home" / f"ddfip{department}" / "Maildir"
         shutil.rmtree(maildir, ignore_errors=True)
+
+
+class SmtpSink:
+    """A real SMTP server (aiosmtpd) on loopback that keeps what it receives.
+
+    `refuse` makes it answer a given SMTP reply (e.g. "451 4.3.0 try later" or
+    "550 5.1.1 no such user") to every RCPT, to test retries and failures.
+    """
+
+    def __init__(self, tls_certificate: Path | None = None, tls_key: Path | None = None,
+                 credentials: tuple[str, str] | None = None) -> None:
+        self.port = free_port()
+        self.received: list[tuple[str, list[str], bytes]] = []  # (MAIL FROM, RCPT TO, data)
+        self.refuse: str | None = None
+        self._tls = (tls_certificate, tls_key)
+        self._credentials = credentials
+        self.controller = None
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802 - aiosmtpd API
+        if self.refuse:
+            return self.refuse
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd API
+        self.received.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content))
+        return "250 Message accepted for delivery"
+
+    def _authenticate(self, server, session, envelope, mechanism, auth_data):
+        from aiosmtpd.smtp import AuthResult
+
+        expected = self._credentials
+        ok = expected is not None and (auth_data.login.decode(), auth_data.password.decode()) == expected
+        return AuthResult(success=ok)
+
+    def start(self) -> SmtpSink:
+        """Listen on the port (the same one after a stop)."""
+        import ssl
+
+        from aiosmtpd.controller import Controller
+
+        options = {}
+        certificate, key = self._tls
+        if certificate:
+            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            context.load_cert_chain(certificate, key)
+            options.update(tls_context=context, require_starttls=True)
+        if self._credentials:
+            options.update(authenticator=self._authenticate, auth_required=True,
+                           auth_require_tls=bool(certificate))
+        self.controller = Controller(self, hostname="127.0.0.1", port=self.port, **options)
+        self.controller.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop listening: the server is down."""
+        if self.controller is not None:
+            self.controller.stop()
+            self.controller = None

@@ -21,6 +21,7 @@ from .evaluate import evaluate, format_evaluation
 from .models import RawMail
 from .logs import configure_logging
 from .pipeline import classify, decision_record, process_one
+from .outbox import Outbox, OutboxReport, dry_run_directory, outbox_status
 from .poller import poll_all, run_daemon
 from .rules import load_rules
 from .sources import file_source
@@ -93,13 +94,26 @@ def build_parser() -> argparse.ArgumentParser:
                              help="with --source: the mailbox the files were received in")
     poll_parser.add_argument("--summary", action="store_true",
                              help="print the summary even when not on a terminal (IMAP polls are quiet under cron)")
+    poll_parser.add_argument("--dry-run", action="store_true",
+                             help="shadow mode: record everything, write replies to files in the data dir, send nothing")
     poll_parser.set_defaults(command=run_poll)
 
     run_parser = commands.add_parser(
         "run", help="the daemon: watch every mailbox (IMAP IDLE, else interval polling)",
         description="Process new mail as it arrives, reconnecting with backoff after errors; stops "
                     "cleanly on SIGTERM or SIGINT.")
+    run_parser.add_argument("--dry-run", action="store_true",
+                            help="shadow mode: record everything, write replies to files in the data dir, send nothing")
     run_parser.set_defaults(command=run_run)
+
+    outbox_parser = commands.add_parser("outbox", help="the replies waiting to leave: status, send")
+    outbox_commands = outbox_parser.add_subparsers(required=True, metavar="ACTION")
+    outbox_status = outbox_commands.add_parser(
+        "status", help="replies by status, the circuit breaker, failures (exit 1 when sending is blocked)")
+    outbox_status.set_defaults(command=run_outbox_status)
+    outbox_send = outbox_commands.add_parser("send", help="send the replies that are due now")
+    outbox_send.add_argument("--dry-run", action="store_true", help="write them to files instead of sending")
+    outbox_send.set_defaults(command=run_outbox_send)
 
     db_parser = commands.add_parser("db", help="the store's schema version")
     db_commands = db_parser.add_subparsers(required=True, metavar="ACTION")
@@ -233,6 +247,7 @@ def run_poll(args: argparse.Namespace) -> int:
     rules = load_rules(settings.rules_dir)
     store = open_store(settings.database_url)
     counts: Counter[str] = Counter()
+    report = None
     try:
         for raw in file_source(args.source, args.mailbox):
             try:
@@ -245,13 +260,30 @@ def run_poll(args: argparse.Namespace) -> int:
             if not outcome.duplicate:
                 counts[f"action:{outcome.action}"] += 1
                 counts["replies queued"] += bool(outcome.reply_template)
+        if args.dry_run or settings.smtp:
+            report = Outbox(store, settings, rules, args.dry_run).flush(datetime.now(UTC))
     finally:
         store.dispose()
     actions = ", ".join(f"{key[7:]} {n}" for key, n in sorted(counts.items()) if key.startswith("action:"))
     print(f"{counts['recorded']} recorded ({actions or 'none'}), {counts['duplicate']} already recorded, "
-          f"{counts['failed']} failed; {counts['replies queued']} replies queued (not sent: pending). "
-          f"Store: {settings.database_url}")
-    return 1 if counts["failed"] else 0
+          f"{counts['failed']} failed; {counts['replies queued']} replies queued. Store: {settings.database_url}")
+    if report is not None:
+        print(describe_outbox(report, settings))
+    return 1 if counts["failed"] or (report and report.breaker_open) else 0
+
+
+def describe_outbox(report: OutboxReport, settings: Settings) -> str:
+    """One line about what the outbox did."""
+    if report.dry_run:
+        return f"Replies: {report.dry_run} written to {dry_run_directory(settings)} (dry run, nothing sent)."
+    line = (f"Replies: {report.sent} sent, {report.retry_later} to retry, {report.failed} failed, "
+            f"{report.suppressed} suppressed, {report.held} held by the per-address limit")
+    if report.recovered:
+        line += f", {report.recovered} found already sent"
+    if report.breaker_open:
+        line += (f". CIRCUIT BREAKER OPEN: {report.sent_last_hour} sent in the last hour "
+                 f"(limit {settings.replies.breaker_per_hour}); sending stopped")
+    return line + "."
 
 
 def run_poll_imap(args: argparse.Namespace) -> int:
@@ -260,7 +292,7 @@ def run_poll_imap(args: argparse.Namespace) -> int:
     rules = load_rules(settings.rules_dir)
     store = open_store(settings.database_url)
     try:
-        results = poll_all(settings, store, rules)
+        results, report = poll_all(settings, store, rules, args.dry_run)
     finally:
         store.dispose()
     if args.summary or sys.stdout.isatty():
@@ -274,7 +306,8 @@ def run_poll_imap(args: argparse.Namespace) -> int:
                 if result.error:
                     state += f"; FAILED: {result.error}"
             print(f"{result.address}: {state}")
-    return 1 if any(result.failed for result in results) else 0
+        print(describe_outbox(report, settings))
+    return 1 if any(result.failed for result in results) or report.breaker_open else 0
 
 
 def run_run(args: argparse.Namespace) -> int:
@@ -291,10 +324,39 @@ def run_run(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
     try:
-        run_daemon(settings, store, rules, stop)
+        run_daemon(settings, store, rules, stop, dry_run=args.dry_run)
     finally:
         store.dispose()
     return 0
+
+
+def run_outbox_status(args: argparse.Namespace) -> int:
+    """`triage outbox status`."""
+    settings = settings_of(args)
+    store = open_store(settings.database_url)
+    try:
+        status = outbox_status(store, settings, datetime.now(UTC))
+    finally:
+        store.dispose()
+    print("replies: " + (", ".join(f"{name} {n}" for name, n in sorted(status.by_status.items())) or "none"))
+    print(f"sent in the last hour: {status.sent_last_hour} (circuit breaker at {settings.replies.breaker_per_hour})")
+    if status.breaker_open:
+        print("CIRCUIT BREAKER OPEN: sending is stopped; replies wait until the hourly count falls.")
+    for line in status.failures:
+        print(f"failed: {line}")
+    return 1 if status.breaker_open else 0
+
+
+def run_outbox_send(args: argparse.Namespace) -> int:
+    """`triage outbox send`."""
+    settings = settings_of(args)
+    store = open_store(settings.database_url)
+    try:
+        report = Outbox(store, settings, load_rules(settings.rules_dir), args.dry_run).flush(datetime.now(UTC))
+    finally:
+        store.dispose()
+    print(describe_outbox(report, settings))
+    return 1 if report.breaker_open else 0
 
 
 def run_db_upgrade(args: argparse.Namespace) -> int:

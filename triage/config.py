@@ -98,6 +98,15 @@ class Folders:
 
 
 @dataclass(frozen=True)
+class ReplyLimits:
+    """Safety limits on automatic replies."""
+
+    per_address_per_day: int = 3  # replies to one address in 24 h
+    breaker_per_hour: int = 50  # above this many replies in an hour, sending stops
+    sent_folder: str | None = None  # where copies go; None: the server's \Sent folder, else "Sent"
+
+
+@dataclass(frozen=True)
 class Settings:
     """One typed view of the settings every command reads."""
 
@@ -108,6 +117,7 @@ class Settings:
     mailboxes: tuple[MailboxConfig, ...] = ()
     smtp: Server | None = None
     folders: Folders = field(default_factory=Folders)
+    replies: ReplyLimits = field(default_factory=ReplyLimits)
     poll_interval: int = 60  # seconds between polls when the server has no IDLE
     batch_size: int = 50  # messages fetched per IMAP FETCH
     config_file: Path | None = None
@@ -157,7 +167,7 @@ def _validate(data: dict[str, Any], env: Mapping[str, str], path: Path | None,
               arguments: dict[str, str | None]) -> Settings:
     where = str(path) if path else "settings"
     known = {"data_dir", "database_url", "rules_dir", "templates_dir", "smtp", "mailboxes", "folders",
-             "poll_interval", "batch_size"}
+             "replies", "poll_interval", "batch_size"}
     _no_unknown(data, known, where)
     top = {key: arguments.get(key) or env.get(variable) or data.get(key) for key, variable in ENVIRONMENT.items()}
     directory = Path(top["data_dir"] or default_data_dir(env))
@@ -169,6 +179,16 @@ def _validate(data: dict[str, Any], env: Mapping[str, str], path: Path | None,
         raise ConfigError(f"{where}: a mailbox address appears twice")
     folders_data = _table(data.get("folders", {}), f"{where}: [folders]")
     _no_unknown(folders_data, {"processed", "to_handle", "ignored", "quarantine"}, f"{where}: [folders]")
+    replies_data = _table(data.get("replies", {}), f"{where}: [replies]")
+    _no_unknown(replies_data, {"per_address_per_day", "breaker_per_hour", "sent_folder"}, f"{where}: [replies]")
+    replies = ReplyLimits(
+        per_address_per_day=_number(replies_data.get("per_address_per_day", 3), f"{where}: replies.per_address_per_day",
+                                    1, 1000),
+        breaker_per_hour=_number(replies_data.get("breaker_per_hour", 50), f"{where}: replies.breaker_per_hour",
+                                 1, 100000),
+        sent_folder=_text(replies_data["sent_folder"], f"{where}: replies.sent_folder")
+        if "sent_folder" in replies_data else None,
+    )
     return Settings(
         data_dir=directory,
         database_url=url,
@@ -177,6 +197,7 @@ def _validate(data: dict[str, Any], env: Mapping[str, str], path: Path | None,
         mailboxes=mailboxes,
         smtp=_smtp(data["smtp"], f"{where}: [smtp]") if "smtp" in data else None,
         folders=Folders(**{k: _text(v, f"{where}: folders.{k}") for k, v in folders_data.items()}),
+        replies=replies,
         poll_interval=_number(data.get("poll_interval", 60), f"{where}: poll_interval", 1, 86400),
         batch_size=_number(data.get("batch_size", 50), f"{where}: batch_size", 1, 10000),
         config_file=path,
@@ -217,7 +238,7 @@ def _server(entry: dict[str, Any], where: str) -> Server:
         host=host,
         port=_number(_required(entry, "port", where), f"{where}.port", 1, 65535),
         security=security,
-        username=_text(entry.get("username", ""), f"{where}.username"),
+        username=_text(entry["username"], f"{where}.username") if "username" in entry else "",
         password=Secret(env=entry.get("password_env"), file=entry.get("password_file")),
         ca_file=entry.get("ca_file"),
     )

@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 
 from imapclient import IMAPClient
+from imapclient.imapclient import SEEN, SENT
 from imapclient.exceptions import IMAPClientError
 
 from .config import Folders, MailboxConfig
@@ -116,6 +117,28 @@ class ImapMailbox:
             self._call(self.client.uid_expunge, [uid])
         else:
             self._call(self.client.expunge)
+
+    def sent_folder(self, configured: str | None) -> str:
+        """The folder copies of our replies go to: configured, else the server's \\Sent, else "Sent"."""
+        if configured:
+            return configured
+        found = self._call(self.client.find_special_folder, SENT)
+        return found or "Sent"
+
+    def append_copy(self, folder: str, message: bytes) -> None:
+        """Keep a copy of a reply we sent (marked read), creating the folder if needed."""
+        self.ensure_folders([folder])
+        self._call(self.client.append, folder, message, flags=(SEEN,))
+
+    def folder_has_message_id(self, folder: str, message_id: str) -> bool:
+        """Whether a message with this Message-ID is in a folder (our Sent copies)."""
+        if not self._call(self.client.folder_exists, folder):
+            return False
+        self._call(self.client.select_folder, folder, readonly=True)
+        try:
+            return bool(self._call(self.client.search, ["HEADER", "Message-ID", message_id]))
+        finally:
+            self._call(self.client.select_folder, self.config.folder)
 
     def can_idle(self) -> bool:
         """Whether the server offers IDLE."""

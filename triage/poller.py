@@ -25,6 +25,7 @@ from .config import Folders, MailboxConfig, Settings
 from .errors import MailboxError, StoreError, TriageError
 from .mailbox import ImapMailbox
 from .models import Outcome, RawMail
+from .outbox import Outbox, OutboxReport
 from .pipeline import process_one
 from .rules import Rules
 from .store import mailboxes
@@ -151,14 +152,17 @@ def poll_mailbox(config: MailboxConfig, settings: Settings, store: Store, rules:
     return result
 
 
-def poll_all(settings: Settings, store: Store, rules: Rules) -> list[MailboxResult]:
-    """One pass over every configured mailbox; a failing one does not stop the others."""
+def poll_all(settings: Settings, store: Store, rules: Rules,
+             dry_run: bool = False) -> tuple[list[MailboxResult], OutboxReport]:
+    """One pass over every configured mailbox (a failing one does not stop the others),
+    then the outbox."""
     owner = poller_id()
-    return [poll_mailbox(config, settings, store, rules, owner) for config in settings.mailboxes]
+    results = [poll_mailbox(config, settings, store, rules, owner) for config in settings.mailboxes]
+    return results, Outbox(store, settings, rules, dry_run).flush(datetime.now(UTC))
 
 
 def watch_mailbox(config: MailboxConfig, settings: Settings, store: Store, rules: Rules, stop: threading.Event,
-                  idle_seconds: float = 300, max_backoff: float = 300) -> None:
+                  idle_seconds: float = 300, max_backoff: float = 300, dry_run: bool = False) -> None:
     """The daemon's loop for one mailbox: process, IDLE (else sleep), repeat; reconnect with backoff."""
     owner = poller_id()
     backoff = 1.0
@@ -173,6 +177,8 @@ def watch_mailbox(config: MailboxConfig, settings: Settings, store: Store, rules
                             process_mailbox(box, settings, store, rules, owner, MailboxResult(config.address))
                         finally:
                             mailboxes.release_lease(store, config.address, owner)
+                    # Replies due (new ones, retries after a 4xx) leave after each round.
+                    Outbox(store, settings, rules, dry_run).flush(datetime.now(UTC))
                     if box.can_idle():
                         box.wait_for_mail(idle_seconds, stop)
                     else:
@@ -184,10 +190,10 @@ def watch_mailbox(config: MailboxConfig, settings: Settings, store: Store, rules
 
 
 def run_daemon(settings: Settings, store: Store, rules: Rules, stop: threading.Event,
-               idle_seconds: float = 300) -> None:
+               idle_seconds: float = 300, dry_run: bool = False) -> None:
     """Watch every mailbox, one thread each, until `stop` is set."""
     threads = [threading.Thread(target=watch_mailbox, name=config.address, daemon=True,
-                                args=(config, settings, store, rules, stop, idle_seconds))
+                                args=(config, settings, store, rules, stop, idle_seconds, 300, dry_run))
                for config in settings.mailboxes]
     for thread in threads:
         thread.start()

@@ -28,6 +28,7 @@ class Department:
 
     code: str
     name: str
+    of_name: str  # "de l'Ardèche"
     names: tuple[str, ...]
     mailbox: str
     postal_prefixes: tuple[str, ...]
@@ -159,6 +160,7 @@ def _build(directory: str, version: str, raw: dict[str, dict[str, Any]]) -> Rule
         Department(
             code=d["code"],
             name=d["name"],
+            of_name=d["of_name"],
             names=tuple(d["names"]),
             mailbox=d["mailbox"].lower(),
             postal_prefixes=tuple(d["postal_prefixes"]),

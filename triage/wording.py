@@ -42,4 +42,9 @@ EVENT = {
     "closed": "dossier clos",
     "purged": "données effacées (durée de conservation)",
     "quarantined": "message mis en quarantaine (erreur du traitement)",
+    "reply_sent": "réponse envoyée",
+    "reply_failed": "échec d'envoi de la réponse",
+    "reply_suppressed": "réponse non envoyée (règle de sécurité)",
+    "reply_dry_run": "réponse écrite dans un fichier (mode simulation)",
+    "reply_bounced": "réponse non distribuée (retour à l'expéditeur)",
 }

@@ -27,9 +27,17 @@ STATUSES = (NEW, WAITING_REQUESTER, READY_FOR_AGENT, NEEDS_REVIEW, SELF_SERVICE_
             RESOLVED, CLOSED, IGNORED)
 OPEN_STATUSES = (NEW, WAITING_REQUESTER, READY_FOR_AGENT, NEEDS_REVIEW, SELF_SERVICE_SENT, REDIRECTED)
 
-# Reply statuses (the outbox).
+# Reply statuses (the outbox): pending → sending → sent; or failed (5xx), superseded
+# (a newer reply replaced it before it left), suppressed (a safety rule), bounced,
+# dry_run (shadow mode: written to a file, never sent).
 REPLY_PENDING = "pending"
+REPLY_SENDING = "sending"
+REPLY_SENT = "sent"
+REPLY_FAILED = "failed"
 REPLY_SUPERSEDED = "superseded"
+REPLY_SUPPRESSED = "suppressed"
+REPLY_BOUNCED = "bounced"
+REPLY_DRY_RUN = "dry_run"
 
 
 class UTCDateTime(TypeDecorator):
@@ -174,8 +182,20 @@ class ReplyRow(Base):
     last_error: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # after a 4xx or a cap
+    subject: Mapped[str] = mapped_column(Text, default="")
 
     case: Mapped[CaseRow] = relationship(back_populates="replies")
+
+
+class SuppressionRow(Base):
+    """An address we must not answer automatically until a date (it bounced)."""
+
+    __tablename__ = "suppressions"
+    address: Mapped[str] = mapped_column(String(320), primary_key=True)
+    until: Mapped[datetime] = mapped_column(UTCDateTime)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
 
 
 class EventRow(Base):

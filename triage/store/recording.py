@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import tempfile
 import uuid
 from dataclasses import asdict
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import select, update
@@ -25,9 +26,9 @@ from ..models import Decision, Finding, Mail, Outcome, RawMail
 from ..rules import Rules
 from .conversations import find_case
 from .database import Store, lock_requester
-from .models import (CLOSED, IGNORED, NEEDS_REVIEW, NEW, READY_FOR_AGENT, REDIRECTED, REPLY_PENDING,
-                     REPLY_SUPERSEDED, RESOLVED, SELF_SERVICE_SENT, WAITING_REQUESTER, CaseRow, CounterRow,
-                     DecisionRow, EventRow, MailboxRow, MessageRow, ReplyRow)
+from .models import (CLOSED, IGNORED, NEEDS_REVIEW, NEW, READY_FOR_AGENT, REDIRECTED, REPLY_BOUNCED,
+                     REPLY_PENDING, REPLY_SUPERSEDED, RESOLVED, SELF_SERVICE_SENT, WAITING_REQUESTER, CaseRow,
+                     CounterRow, DecisionRow, EventRow, MailboxRow, MessageRow, ReplyRow, SuppressionRow)
 
 ROBOT = "triage"
 QUARANTINED = "quarantined"
@@ -156,7 +157,11 @@ def _record(session: Session, raw: RawMail, mail: Mail, findings: tuple[Finding,
             now: datetime, key: str, raw_path: str | None, raw_note: str, uidvalidity: int | None,
             uid: int | None) -> Outcome:
     identifiers = tuple(f.value for f in findings if f.check == "identifier" and f.hit)
-    case, threading = find_case(session, mail, identifiers, now)
+    bounced = _bounced_reply(session, raw.data, mail, rules)
+    if bounced is not None:
+        case, threading = bounced.case, f"delivery report for our reply {bounced.outgoing_message_id}"
+    else:
+        case, threading = find_case(session, mail, identifiers, now)
     known = _known_facts(session, case)
     decision = decide(mail, findings, known)
     # The mailbox this message arrived in (not its case's: a thread may span two).
@@ -179,9 +184,47 @@ def _record(session: Session, raw: RawMail, mail: Mail, findings: tuple[Finding,
     session.flush()
     session.add(_decision_row(message, case, decision, rules, now))
     status = _apply_decision(session, case, message, mail, decision, rules, now)
+    if bounced is not None:
+        _flag_bounce(session, bounced, message, now)
     template = _queue_reply(session, case, message, decision, status, mail, rules, now)
     return Outcome(raw.origin, duplicate=False, action=decision.action, case_reference=case.reference,
                    case_status=case.status, reply_template=template, unparseable=bool(mail.unparseable))
+
+
+BOUNCE_SUPPRESSION = timedelta(days=30)
+
+
+def _bounced_reply(session: Session, data: bytes, mail: Mail, rules: Rules) -> ReplyRow | None:
+    """The reply of ours a delivery report (DSN) is about, if it is one."""
+    report_type = " ".join(mail.header("content-type")).lower()
+    sender = mail.sender.local_part if mail.sender else ""
+    is_report = "delivery-status" in report_type or sender in ("mailer-daemon", "postmaster")
+    if not is_report:
+        return None
+    pattern = re.compile(rb"<spl-pes\.[0-9a-f]{32}@" + re.escape(rules.domain.encode()) + rb">", re.IGNORECASE)
+    for found in pattern.finditer(data):
+        reply = session.scalars(select(ReplyRow).where(ReplyRow.outgoing_message_id == found.group().decode())).first()
+        if reply is not None:
+            return reply
+    return None
+
+
+def _flag_bounce(session: Session, reply: ReplyRow, message: MessageRow, now: datetime) -> None:
+    """Our reply bounced: tell the agents, and stop answering that address for a while."""
+    reply.status, reply.last_error = REPLY_BOUNCED, "bounced: delivery report received"
+    case = reply.case
+    _log(session, case, message, now, "reply_bounced", detail=f"{reply.template} to {reply.recipient} bounced; "
+         f"no automatic reply to this address for {BOUNCE_SUPPRESSION.days} days")
+    suppression = session.get(SuppressionRow, reply.recipient)
+    if suppression is None:
+        session.add(SuppressionRow(address=reply.recipient, until=now + BOUNCE_SUPPRESSION,
+                                   reason=f"our reply {reply.outgoing_message_id} bounced", case_id=case.id))
+    else:
+        suppression.until, suppression.case_id = now + BOUNCE_SUPPRESSION, case.id
+    if case.status not in (NEEDS_REVIEW, CLOSED):
+        _log(session, case, message, now, "status_changed", old_status=case.status, new_status=NEEDS_REVIEW,
+             detail="our reply could not be delivered")
+        case.status, case.updated_at = NEEDS_REVIEW, now
 
 
 def _known_facts(session: Session, case: CaseRow | None) -> Facts | None:

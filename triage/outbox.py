@@ -1,0 +1,353 @@
+"""Sending the queued replies over SMTP, exactly once, within the safety limits.
+
+Each reply was queued, with its final Message-ID, in the transaction of the decision
+that called for it. Sending it: claim it (pending → sending, one conditional UPDATE,
+so two pollers never both send it), send it, put a copy in the mailbox's Sent folder,
+mark it sent. A reply found `sending` after a crash is sent again only if its
+Message-ID is not in the Sent folder.
+"""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+import socket
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+from pathlib import Path
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from .config import MailboxConfig, Server, Settings
+from .errors import MailboxError, TriageError
+from .mailbox import ImapMailbox
+from .replies import ReplyContent, build_message, one_line, write_dry_run
+from .rules import Rules
+from .store.database import Store
+from .store.models import (CLOSED, REPLY_DRY_RUN, REPLY_FAILED, REPLY_PENDING, REPLY_SENDING, REPLY_SENT,
+                           REPLY_SUPPRESSED, RESOLVED, EventRow, MessageRow, ReplyRow, SuppressionRow)
+
+log = logging.getLogger(__name__)
+
+DAY = timedelta(hours=24)
+MAX_BACKOFF = timedelta(hours=6)
+
+
+class SmtpError(TriageError):
+    """The SMTP server refused or could not be reached; `permanent` for a 5xx answer."""
+
+    def __init__(self, message: str, permanent: bool) -> None:
+        super().__init__(message)
+        self.permanent = permanent
+
+
+class SmtpSender:
+    """One SMTP session, opened on first use, for a whole flush of the outbox."""
+
+    def __init__(self, server: Server, timeout: float = 30) -> None:
+        self.server = server
+        self.timeout = timeout
+        self.connection: smtplib.SMTP | None = None
+
+    def send(self, message: EmailMessage) -> None:
+        """Send one message, or raise SmtpError saying whether to try again."""
+        try:
+            if self.connection is None:
+                self.connection = self._connect()
+            refused = self.connection.send_message(message)
+        except smtplib.SMTPRecipientsRefused as error:
+            code, text = next(iter(error.recipients.values()))
+            self.close()
+            raise SmtpError(f"{code} {text.decode(errors='replace')}", permanent=code >= 500) from None
+        except smtplib.SMTPAuthenticationError as error:
+            self.close()  # our configuration, not this reply: try again later
+            raise SmtpError(f"SMTP authentication failed ({error.smtp_code})", permanent=False) from None
+        except smtplib.SMTPResponseException as error:
+            self.close()
+            text = error.smtp_error.decode(errors="replace") if isinstance(error.smtp_error, bytes) else error.smtp_error
+            raise SmtpError(f"{error.smtp_code} {text}", permanent=error.smtp_code >= 500) from None
+        except (smtplib.SMTPException, OSError, socket.timeout) as error:
+            self.close()
+            raise SmtpError(f"SMTP connection failed: {error}", permanent=False) from None
+        if refused:
+            raise SmtpError(f"recipient refused: {refused}", permanent=True)
+
+    def _connect(self) -> smtplib.SMTP:
+        server = self.server
+        context = server.tls_context()
+        if server.security == "ssl":
+            connection = smtplib.SMTP_SSL(server.host, server.port, timeout=self.timeout, context=context)
+        else:
+            connection = smtplib.SMTP(server.host, server.port, timeout=self.timeout)
+            if server.security == "starttls":
+                connection.starttls(context=context)
+        if server.username:
+            connection.login(server.username, server.password.read())
+        return connection
+
+    def close(self) -> None:
+        """End the session, quietly."""
+        if self.connection is not None:
+            try:
+                self.connection.quit()
+            except (smtplib.SMTPException, OSError):
+                pass
+            self.connection = None
+
+
+@dataclass
+class OutboxReport:
+    """What one flush of the outbox did."""
+
+    sent: int = 0
+    retry_later: int = 0
+    failed: int = 0
+    suppressed: int = 0
+    held: int = 0
+    dry_run: int = 0
+    recovered: int = 0
+    breaker_open: bool = False
+    sent_last_hour: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+class Outbox:
+    """The replies waiting in the store, and how they leave."""
+
+    def __init__(self, store: Store, settings: Settings, rules: Rules, dry_run: bool = False) -> None:
+        self.store = store
+        self.settings = settings
+        self.rules = rules
+        self.dry_run = dry_run
+        self.sender = SmtpSender(settings.smtp) if settings.smtp else None
+        self._imap: dict[str, ImapMailbox] = {}
+
+    def flush(self, now: datetime) -> OutboxReport:
+        """Send what is due; recover interrupted sends; respect the limits."""
+        report = OutboxReport()
+        try:
+            self._recover(now, report)
+            for reply_id in self._due(now):
+                if self._breaker_open(now, report):
+                    break
+                self._send_one(reply_id, now, report)
+        finally:
+            if self.sender:
+                self.sender.close()
+            for box in self._imap.values():
+                box.close()
+            self._imap.clear()
+        return report
+
+    # --- safety -------------------------------------------------------------------
+
+    def _breaker_open(self, now: datetime, report: OutboxReport) -> bool:
+        with self.store.transaction() as session:
+            report.sent_last_hour = session.scalar(select(func.count()).select_from(ReplyRow).where(
+                ReplyRow.status == REPLY_SENT, ReplyRow.sent_at >= now - timedelta(hours=1)))
+        if self.dry_run or report.sent_last_hour < self.settings.replies.breaker_per_hour:
+            return False
+        if not report.breaker_open:
+            log.error("CIRCUIT BREAKER OPEN: %d replies sent in the last hour (limit %d); sending stopped, "
+                      "replies wait", report.sent_last_hour, self.settings.replies.breaker_per_hour)
+        report.breaker_open = True
+        return True
+
+    def _limit(self, session: Session, reply: ReplyRow, now: datetime) -> tuple[str, str, datetime | None] | None:
+        """(status, reason, when to try again) when a safety rule stops this reply now."""
+        suppressed = session.get(SuppressionRow, reply.recipient)
+        if suppressed is not None and suppressed.until > now:
+            reason = f"address suppressed until {suppressed.until:%Y-%m-%d}: {suppressed.reason}"
+            return REPLY_SUPPRESSED, reason, None
+        if reply.template == "request_info":
+            recent = session.scalar(select(func.count()).select_from(ReplyRow).where(
+                ReplyRow.case_id == reply.case_id, ReplyRow.template == "request_info",
+                ReplyRow.status == REPLY_SENT, ReplyRow.sent_at >= now - DAY))
+            if recent:
+                return REPLY_SUPPRESSED, "a request for information was sent for this case less than 24 h ago", None
+        sent_to_address = session.scalars(select(ReplyRow.sent_at).where(
+            ReplyRow.recipient == reply.recipient, ReplyRow.status == REPLY_SENT,
+            ReplyRow.sent_at >= now - DAY).order_by(ReplyRow.sent_at)).all()
+        if len(sent_to_address) >= self.settings.replies.per_address_per_day:
+            # Held, not dropped: it leaves when the oldest of those replies is a day old.
+            return REPLY_PENDING, f"held: {len(sent_to_address)} replies to this address in 24 h", sent_to_address[0] + DAY
+        return None
+
+    # --- sending ------------------------------------------------------------------
+
+    def _due(self, now: datetime) -> list[int]:
+        with self.store.transaction() as session:
+            return list(session.scalars(select(ReplyRow.id).where(
+                ReplyRow.status == REPLY_PENDING,
+                (ReplyRow.next_attempt_at.is_(None)) | (ReplyRow.next_attempt_at <= now)).order_by(ReplyRow.id)))
+
+    def _send_one(self, reply_id: int, now: datetime, report: OutboxReport) -> None:
+        with self.store.transaction() as session:
+            reply = session.get(ReplyRow, reply_id)
+            if reply is None or reply.status != REPLY_PENDING:
+                return
+            limit = self._limit(session, reply, now)
+            if limit is not None:
+                reply.status, reply.last_error, reply.next_attempt_at = limit
+                if reply.status == REPLY_PENDING:
+                    report.held += 1
+                else:
+                    _event(session, reply, now, "reply_suppressed", f"{reply.template}: {reply.last_error}")
+                    report.suppressed += 1
+                return
+            message = self._message(session, reply, now)
+            reply.subject = str(message["Subject"])
+            if self.dry_run:
+                path = write_dry_run(message, dry_run_directory(self.settings) / f"{now:%Y-%m-%d}",
+                                     f"{reply.case.reference}-{reply.id}-{reply.template}")
+                reply.status = REPLY_DRY_RUN
+                _event(session, reply, now, "reply_dry_run", f"{reply.template} written to {path}")
+                report.dry_run += 1
+                return
+            if self.sender is None:
+                reply.last_error = "no [smtp] server configured"
+                report.errors.append("no [smtp] server configured: replies wait")
+                return
+            # Claim: from now on a crash leaves it "sending", checked against Sent later.
+            claimed = session.execute(update(ReplyRow).where(ReplyRow.id == reply.id, ReplyRow.status == REPLY_PENDING)
+                                      .values(status=REPLY_SENDING, attempts=ReplyRow.attempts + 1))
+            if claimed.rowcount != 1:
+                return
+            data = message.as_bytes()
+        self._transmit(reply_id, message, data, now, report)
+
+    def _transmit(self, reply_id: int, message: EmailMessage, data: bytes, now: datetime, report: OutboxReport) -> None:
+        try:
+            self.sender.send(message)
+        except SmtpError as error:
+            with self.store.transaction() as session:
+                reply = session.get(ReplyRow, reply_id)
+                reply.last_error = str(error)[:1000]
+                if error.permanent:
+                    reply.status = REPLY_FAILED
+                    _event(session, reply, now, "reply_failed", f"{reply.template} to {reply.recipient}: {error}")
+                    report.failed += 1
+                else:
+                    delay = min(timedelta(minutes=2 ** max(reply.attempts - 1, 0)), MAX_BACKOFF)
+                    reply.status, reply.next_attempt_at = REPLY_PENDING, now + delay
+                    report.retry_later += 1
+            report.errors.append(str(error))
+            log.warning("reply %s not sent: %s", message["Message-ID"], error)
+            return
+        department = self._department_of(reply_id)
+        try:
+            box = self._mailbox(department)
+            if box is not None:
+                box.append_copy(box.sent_folder(self.settings.replies.sent_folder), data)
+        except (MailboxError, TriageError) as error:
+            log.warning("reply %s sent, but no copy in Sent: %s", message["Message-ID"], error)
+        self._mark_sent(reply_id, now)
+        report.sent += 1
+
+    def _mark_sent(self, reply_id: int, now: datetime, detail: str = "") -> None:
+        with self.store.transaction() as session:
+            reply = session.get(ReplyRow, reply_id)
+            reply.status, reply.sent_at, reply.last_error = REPLY_SENT, now, ""
+            _event(session, reply, now, "reply_sent", f"{reply.template} to {reply.recipient}{detail}")
+            case = reply.case
+            if reply.template == "resolved" and case.status == RESOLVED:
+                session.add(EventRow(case_id=case.id, at=now, actor="triage", kind="closed", old_status=RESOLVED,
+                                     new_status=CLOSED, detail="réponse de clôture envoyée"))
+                case.status, case.closed_at, case.updated_at = CLOSED, now, now
+
+    def _recover(self, now: datetime, report: OutboxReport) -> None:
+        """Replies left `sending` by a crash: sent if their copy is in Sent, else due again."""
+        with self.store.transaction() as session:
+            stuck = list(session.scalars(select(ReplyRow).where(ReplyRow.status == REPLY_SENDING)))
+            stuck = [(r.id, r.outgoing_message_id, r.case.department) for r in stuck]
+        for reply_id, message_id, department in stuck:
+            try:
+                box = self._mailbox(department)
+                found = box is not None and box.folder_has_message_id(
+                    box.sent_folder(self.settings.replies.sent_folder), message_id)
+            except (MailboxError, TriageError) as error:
+                log.warning("cannot check Sent for %s (%s): leaving it for the next flush", message_id, error)
+                continue
+            if found:
+                self._mark_sent(reply_id, now, " (found in Sent after an interruption)")
+                report.recovered += 1
+            else:
+                with self.store.transaction() as session:
+                    reply = session.get(ReplyRow, reply_id)
+                    reply.status, reply.next_attempt_at = REPLY_PENDING, None
+                    reply.last_error = "interrupted before its copy reached Sent: sent again"
+
+    # --- helpers ------------------------------------------------------------------
+
+    def _mailbox_config(self, department: str) -> MailboxConfig | None:
+        return next((m for m in self.settings.mailboxes if m.department == department), None)
+
+    def _mailbox(self, department: str) -> ImapMailbox | None:
+        config = self._mailbox_config(department)
+        if config is None:
+            return None
+        if department not in self._imap:
+            box = ImapMailbox(config, self.settings.folders)
+            box.connect()
+            self._imap[department] = box
+        return self._imap[department]
+
+    def _department_of(self, reply_id: int) -> str:
+        with self.store.transaction() as session:
+            return session.get(ReplyRow, reply_id).case.department
+
+    def _message(self, session: Session, reply: ReplyRow, now: datetime) -> EmailMessage:
+        case = reply.case
+        answered = session.get(MessageRow, reply.answers_message_id) if reply.answers_message_id else None
+        if answered is None:
+            answered = session.scalars(select(MessageRow).where(MessageRow.case_id == case.id,
+                                                                MessageRow.parse_status == "ok")
+                                       .order_by(MessageRow.id.desc())).first()
+        decision = answered.decision if answered is not None else None
+        config = self._mailbox_config(case.department)
+        home = next((d for d in self.rules.departments if d.code == case.department), None)
+        content = ReplyContent(
+            template=reply.template, reference=case.reference, department=case.department,
+            mailbox=config.address if config else (home.mailbox if home else ""),
+            recipient=reply.recipient, recipient_name=one_line(case.requester_name, 100),
+            original_subject=(answered.subject or "") if answered else "",
+            identifier=case.identifier, kind=case.kind,
+            missing=tuple(decision.missing) if decision else (),
+            account_department=decision.department if decision else None,
+            message_id=reply.outgoing_message_id,
+            in_reply_to=answered.message_id if answered else "",
+            references=tuple(answered.references or ()) if answered else (),
+        )
+        return build_message(content, self.rules, now, self.settings.templates_dir)
+
+
+def _event(session: Session, reply: ReplyRow, now: datetime, kind: str, detail: str) -> None:
+    session.add(EventRow(case_id=reply.case_id, at=now, actor="triage", kind=kind, detail=detail[:2000]))
+
+
+def dry_run_directory(settings: Settings) -> Path:
+    """Where shadow mode writes the replies it would have sent."""
+    return settings.data_dir / "dry-run"
+
+
+@dataclass(frozen=True)
+class OutboxStatus:
+    """The outbox at a glance, for `triage outbox status` and the report."""
+
+    by_status: dict[str, int]
+    sent_last_hour: int
+    breaker_open: bool
+    failures: list[str]
+
+
+def outbox_status(store: Store, settings: Settings, now: datetime) -> OutboxStatus:
+    """Counts by status, the breaker, and the replies that failed."""
+    with store.transaction() as session:
+        by_status = dict(session.execute(select(ReplyRow.status, func.count()).group_by(ReplyRow.status)).all())
+        sent_last_hour = session.scalar(select(func.count()).select_from(ReplyRow).where(
+            ReplyRow.status == REPLY_SENT, ReplyRow.sent_at >= now - timedelta(hours=1)))
+        failures = [f"{r.case.reference} {r.template} to {r.recipient}: {r.last_error}"
+                    for r in session.scalars(select(ReplyRow).where(ReplyRow.status == REPLY_FAILED))]
+    return OutboxStatus(by_status, sent_last_hour, sent_last_hour >= settings.replies.breaker_per_hour, failures)

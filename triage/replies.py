@@ -1,0 +1,142 @@
+"""Replies: Jinja2 templates (StrictUndefined) → a French EmailMessage, text + HTML.
+
+Every value that comes from a mail (subject, names, references) is cleaned of line
+breaks and control characters before it reaches a header, and escaped in HTML, so
+a requester can never add a header or markup to what we send.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.policy import SMTP
+from datetime import datetime
+from email.utils import format_datetime, formataddr
+from functools import lru_cache
+from pathlib import Path
+
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from .rules import Rules, shipped_dir
+from .wording import KIND
+
+TEMPLATES = ("acknowledge", "self_service", "request_info", "redirect_department", "human_review", "resolved")
+PORTAL_URL = "https://portail.dgfip.finances.gouv.fr"
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
+_REPLY_PREFIX = re.compile(r"^\s*((re|tr|fw|fwd|ré|rép|aw|wg)\s*(\[\d+\])?\s*:\s*)+", re.IGNORECASE)
+_MESSAGE_ID = re.compile(r"<[^<>\s]{1,250}>")
+
+
+def one_line(text: str | None, limit: int = 200) -> str:
+    """A mail-derived value made safe for a header: no line break, no control, bounded."""
+    return " ".join(_CONTROL.sub(" ", text or "").split())[:limit]
+
+
+@dataclass(frozen=True)
+class ReplyContent:
+    """Everything a reply says, gathered from the case (all strings already chosen)."""
+
+    template: str
+    reference: str
+    department: str  # the queue's department code
+    mailbox: str  # our address, the sender
+    recipient: str
+    recipient_name: str
+    original_subject: str
+    identifier: str | None
+    kind: str
+    missing: tuple[str, ...]
+    account_department: str | None  # for a redirect
+    message_id: str  # ours, final
+    in_reply_to: str  # the requester's message we answer, or ""
+    references: tuple[str, ...]
+
+
+@lru_cache(maxsize=8)
+def environment(templates_dir: str | None) -> Environment:
+    """Templates: a deployment's directory first, then the shipped ones."""
+    paths = [templates_dir] if templates_dir else []
+    paths.append(str(shipped_dir("templates")))
+    return Environment(
+        loader=ChoiceLoader([FileSystemLoader(p) for p in paths]),
+        undefined=StrictUndefined,
+        autoescape=select_autoescape(enabled_extensions=("html.j2",), default_for_string=False),
+        keep_trailing_newline=True,
+    )
+
+
+def subject_for(original: str, reference: str) -> str:
+    """"RE: <original> [<reference>]", with one RE: and the reference once."""
+    base = _REPLY_PREFIX.sub("", one_line(original, 150)) or "Votre demande"
+    if reference not in base:
+        base = f"{base} [{reference}]"
+    return f"RE: {base}"
+
+
+def template_context(content: ReplyContent, rules: Rules) -> dict:
+    """The variables every template may use (all defined, StrictUndefined checks it)."""
+    home = next((d for d in rules.departments if d.code == content.department), None)
+    account = next((d for d in rules.departments if d.code == content.account_department), None)
+    return {
+        "reference": content.reference,
+        "subject": subject_for(content.original_subject, content.reference),
+        "mailbox": content.mailbox,
+        "department_of": home.of_name if home else "",
+        "requester_address": content.recipient,
+        "identifier": content.identifier,
+        "kind": content.kind,
+        "kind_label": KIND.get(content.kind, "") if content.kind in ("lost", "expired") else "",
+        "missing_identifier": "identifier" in content.missing,
+        "missing_nominative": "nominative_sender" in content.missing,
+        "account_department_of": account.of_name if account else "",
+        "account_mailbox": account.mailbox if account else "",
+        "portal_url": PORTAL_URL,
+    }
+
+
+def render(content: ReplyContent, rules: Rules, templates_dir: str | None = None) -> tuple[str, str]:
+    """(text, HTML) of a reply."""
+    env = environment(templates_dir)
+    context = template_context(content, rules)
+    text = env.get_template(f"replies/{content.template}.txt.j2").render(context)
+    html = env.get_template(f"replies/{content.template}.html.j2").render(context)
+    return _tidy(text), html
+
+
+def _tidy(text: str) -> str:
+    """At most one blank line in a row; the templates' logic leaves some."""
+    return re.sub(r"\n{3,}", "\n\n", text).strip() + "\n"
+
+
+def build_message(content: ReplyContent, rules: Rules, when: datetime, templates_dir: str | None = None) -> EmailMessage:
+    """The reply, ready for SMTP: UTF-8, our Message-ID, threading and robot headers."""
+    text, html = render(content, rules, templates_dir)
+    home = next((d for d in rules.departments if d.code == content.department), None)
+    sender_name = f"DDFIP {home.of_name} - assistance SPL-PES" if home else "Assistance SPL-PES"
+    message = EmailMessage(policy=SMTP.clone(max_line_length=200))  # fold long subjects less eagerly
+    message["From"] = formataddr((sender_name, content.mailbox))
+    message["To"] = formataddr((one_line(content.recipient_name, 100), content.recipient))
+    message["Subject"] = subject_for(content.original_subject, content.reference)
+    message["Date"] = format_datetime(when)
+    message["Message-ID"] = content.message_id
+    if _MESSAGE_ID.fullmatch(content.in_reply_to or ""):
+        message["In-Reply-To"] = content.in_reply_to
+    chain = [r for r in (*content.references, content.in_reply_to) if _MESSAGE_ID.fullmatch(r or "")]
+    if chain:
+        message["References"] = " ".join(dict.fromkeys(chain[-20:]))
+    # RFC 3834: we are a robot; Exchange: do not answer us with out-of-office mail.
+    message["Auto-Submitted"] = "auto-replied"
+    message["X-Auto-Response-Suppress"] = "All"
+    message.set_content(text, charset="utf-8")
+    message.add_alternative(html, subtype="html", charset="utf-8")
+    message["Content-Language"] = "fr"  # after set_content, which drops Content-* headers
+    return message
+
+
+def write_dry_run(message: EmailMessage, directory: Path, name: str) -> Path:
+    """Shadow mode: the reply as a file instead of a sent mail."""
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"{name}.eml"
+    path.write_bytes(message.as_bytes())
+    return path
