@@ -178,12 +178,13 @@ class SmtpSink:
     """
 
     def __init__(self, tls_certificate: Path | None = None, tls_key: Path | None = None,
-                 credentials: tuple[str, str] | None = None) -> None:
+                 credentials: tuple[str, str] | None = None, implicit_tls: bool = False) -> None:
         self.port = free_port()
         self.received: list[tuple[str, list[str], bytes]] = []  # (MAIL FROM, RCPT TO, data)
         self.refuse: str | None = None
         self._tls = (tls_certificate, tls_key)
         self._credentials = credentials
+        self._implicit_tls = implicit_tls
         self.controller = None
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802 - aiosmtpd API
@@ -201,7 +202,7 @@ class SmtpSink:
 
         expected = self._credentials
         ok = expected is not None and (auth_data.login.decode(), auth_data.password.decode()) == expected
-        return AuthResult(success=ok)
+        return AuthResult(success=ok, handled=False)  # not handled: aiosmtpd answers 535 itself
 
     def start(self) -> SmtpSink:
         """Listen on the port (the same one after a stop)."""
@@ -214,10 +215,13 @@ class SmtpSink:
         if certificate:
             context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
             context.load_cert_chain(certificate, key)
-            options.update(tls_context=context, require_starttls=True)
+            if self._implicit_tls:
+                options.update(ssl_context=context)  # SMTPS: TLS from the first byte
+            else:
+                options.update(tls_context=context, require_starttls=True)
         if self._credentials:
             options.update(authenticator=self._authenticate, auth_required=True,
-                           auth_require_tls=bool(certificate))
+                           auth_require_tls=bool(certificate) and not self._implicit_tls)
         self.controller = Controller(self, hostname="127.0.0.1", port=self.port, **options)
         self.controller.start()
         return self
