@@ -222,12 +222,29 @@ class SmtpSink:
         if self._credentials:
             options.update(authenticator=self._authenticate, auth_required=True,
                            auth_require_tls=bool(certificate) and not self._implicit_tls)
-        self.controller = Controller(self, hostname="127.0.0.1", port=self.port, **options)
+        sessions = self.sessions = []
+
+        class TrackingController(Controller):
+            def factory(self):
+                session = super().factory()
+                sessions.append(session)
+                return session
+
+        self.controller = TrackingController(self, hostname="127.0.0.1", port=self.port, **options)
         self.controller.start()
         return self
 
     def stop(self) -> None:
-        """Stop listening: the server is down."""
+        """Stop listening and drop every open session: the server is down."""
         if self.controller is not None:
+            import asyncio
+
+            async def close_sessions() -> None:
+                for session in self.sessions:
+                    if session.transport is not None and not session.transport.is_closing():
+                        session.transport.close()
+                await asyncio.sleep(0.1)  # let the loop finish closing them (TLS shutdown included)
+
+            asyncio.run_coroutine_threadsafe(close_sessions(), self.controller.loop).result(timeout=10)
             self.controller.stop()
             self.controller = None

@@ -81,10 +81,14 @@ class SmtpSender:
             connection = smtplib.SMTP_SSL(server.host, server.port, timeout=self.timeout, context=context)
         else:
             connection = smtplib.SMTP(server.host, server.port, timeout=self.timeout)
+        try:
             if server.security == "starttls":
                 connection.starttls(context=context)
-        if server.username:
-            connection.login(server.username, server.password.read())
+            if server.username:
+                connection.login(server.username, server.password.read())
+        except BaseException:
+            connection.close()  # a refused login must not leak the socket
+            raise
         return connection
 
     def close(self) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -36,9 +38,9 @@ def make_engine(url: str) -> Engine:
         def _configure(connection, _record):  # noqa: ANN001 - DB-API objects
             connection.isolation_level = None  # we say BEGIN ourselves, below
             cursor = connection.cursor()
-            cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA busy_timeout=60000")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            _enable_wal(cursor)
             cursor.close()
 
         @event.listens_for(engine, "begin")
@@ -49,6 +51,22 @@ def make_engine(url: str) -> Engine:
 
         return engine
     return create_engine(url, pool_pre_ping=True)
+
+
+def _enable_wal(cursor) -> None:  # noqa: ANN001 - a DB-API cursor
+    """Switch a SQLite file to WAL (readers never wait for the writer).
+
+    Switching needs the file to itself and does not wait for a busy handler: when
+    several pollers open a new file at once, the losers retry for a while.
+    """
+    for attempt in range(100):
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or attempt == 99:
+                raise
+            time.sleep(0.05)
 
 
 def alembic_config(engine: Engine) -> Config:
