@@ -139,7 +139,7 @@ def test_random_bytes_are_unparseable_and_do_not_raise(rules):
 
 def test_message_without_from_is_unparseable_with_the_reason(rules):
     mail = parse(rules, b"Subject: hello\r\nTo: x@y.fr\r\n\r\nbody\r\n")
-    assert mail.unparseable == "no valid From address"
+    assert mail.unparseable == "aucune adresse d'expéditeur valide (From)"
 
 
 def test_deeply_nested_multiparts_do_not_crash_the_parser(rules):

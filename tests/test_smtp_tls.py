@@ -66,7 +66,7 @@ def test_a_wrong_smtp_password_is_retried_not_failed(tmp_path, certificate, monk
         with store.transaction() as session:
             reply = session.query(ReplyRow).one()
             assert (reply.status, reply.attempts) == ("pending", 1)
-            assert "authentication failed" in reply.last_error and "wrong" not in reply.last_error
+            assert "authentification SMTP" in reply.last_error and "wrong" not in reply.last_error
         store.dispose()
     finally:
         sink.stop()

@@ -22,7 +22,9 @@ from .models import RawMail
 from .logs import configure_logging
 from .pipeline import classify, decision_record, process_one
 from .outbox import Outbox, OutboxReport, dry_run_directory, outbox_status
+from .digest import report_alerts, send_digest
 from .poller import poll_all, run_daemon
+from .report import write_report
 from .rules import load_rules
 from .sources import file_source
 from .store import casework
@@ -150,6 +152,17 @@ def build_parser() -> argparse.ArgumentParser:
     note_parser.add_argument("text", metavar="TEXT", help="the note")
     note_parser.add_argument("--agent", metavar="NAME", help="who writes (default: the login name)")
     note_parser.set_defaults(command=run_cases_note)
+
+    report_parser = commands.add_parser(
+        "report", help="the agents' queue report: HTML pages per department, an index, CSV",
+        description="Self-contained HTML pages (no network needed) and CSV for Excel, in French.")
+    report_parser.add_argument("--department", metavar="NN", help="only this department's page")
+    report_parser.add_argument("--out", type=Path, metavar="DIR", help="where to write (default: DATA_DIR/report)")
+    report_parser.add_argument("--format", choices=("html", "csv"), action="append",
+                               help="html and/or csv (default: both; repeat the option for both)")
+    report_parser.add_argument("--email", metavar="ADDRESS",
+                               help="also send the page as a digest to this address (needs [smtp])")
+    report_parser.set_defaults(command=run_report)
 
     purge_parser = commands.add_parser(
         "purge", help="erase message texts and raw copies past retention, keep the audit trail")
@@ -453,6 +466,31 @@ def run_cases_note(args: argparse.Namespace) -> int:
             print(f"{case.reference} : note ajoutée.")
     finally:
         store.dispose()
+    return 0
+
+
+def run_report(args: argparse.Namespace) -> int:
+    """`triage report`."""
+    settings = settings_of(args)
+    rules = load_rules(settings.rules_dir)
+    store = open_store(settings.database_url)
+    now = datetime.now(UTC)
+    out = args.out or settings.data_dir / "report"
+    try:
+        alerts = report_alerts(outbox_status(store, settings, now), settings)
+        with store.transaction() as session:
+            written = write_report(session, rules, out, now, alerts, args.department,
+                                   tuple(args.format or ("html", "csv")), settings.templates_dir)
+    finally:
+        store.dispose()
+    for path in written:
+        print(path)
+    if args.email:
+        page = next((p for p in written if p.suffix == ".html" and p.name != "index.html"), None) \
+            or next(p for p in written if p.suffix == ".html")
+        csv_file = next((p for p in written if p.suffix == ".csv"), None)
+        send_digest(settings, rules, args.email, page, csv_file, args.department, now)
+        print(f"digest sent to {args.email}")
     return 0
 
 

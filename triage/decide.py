@@ -102,23 +102,23 @@ class Rule:
 
 
 POLICY: tuple[Rule, ...] = (
-    Rule("ignore", "automatic mail is never answered",
+    Rule("ignore", "courrier automatique : jamais de réponse",
          lambda f: f.automatic),
-    Rule("human_review", "unparseable mail",
+    Rule("human_review", "message illisible",
          lambda f: f.unparseable),
-    Rule("human_review", "not a -xt password request",
+    Rule("human_review", "pas une demande de mot de passe -xt",
          lambda f: f.case == "other"),
-    Rule("human_review", "several identifiers in one request",
+    Rule("human_review", "plusieurs identifiants dans une même demande",
          lambda f: len(f.identifiers) > 1),
-    Rule("human_review", "about another person's account",
+    Rule("human_review", "demande pour le compte d'une autre personne",
          lambda f: f.other_person),
-    Rule("redirect_department", "the account was created in another department",
+    Rule("redirect_department", "compte créé dans un autre département",
          lambda f: f.wrong_department),
-    Rule("self_service", "lost password with a registered mobile: the SMS self-service applies",
+    Rule("self_service", "mot de passe oublié et portable enregistré : l'auto-dépannage par SMS s'applique",
          lambda f: f.case == "lost" and f.phone_registered is True and not f.self_service_failed),
-    Rule("request_info", "the procedure needs a nominative address and the -xt identifier",
+    Rule("request_info", "la procédure exige une adresse nominative et l'identifiant en -xt",
          lambda f: not f.sender_nominative or not f.identifiers),
-    Rule("acknowledge", "complete request, queued for an agent",
+    Rule("acknowledge", "demande complète, pour un agent",
          lambda f: True),
 )
 

@@ -63,16 +63,16 @@ class SmtpSender:
             raise SmtpError(f"{code} {text.decode(errors='replace')}", permanent=code >= 500) from None
         except smtplib.SMTPAuthenticationError as error:
             self.close()  # our configuration, not this reply: try again later
-            raise SmtpError(f"SMTP authentication failed ({error.smtp_code})", permanent=False) from None
+            raise SmtpError(f"échec de l'authentification SMTP ({error.smtp_code})", permanent=False) from None
         except smtplib.SMTPResponseException as error:
             self.close()
             text = error.smtp_error.decode(errors="replace") if isinstance(error.smtp_error, bytes) else error.smtp_error
             raise SmtpError(f"{error.smtp_code} {text}", permanent=error.smtp_code >= 500) from None
         except (smtplib.SMTPException, OSError, socket.timeout) as error:
             self.close()
-            raise SmtpError(f"SMTP connection failed: {error}", permanent=False) from None
+            raise SmtpError(f"serveur SMTP injoignable : {error}", permanent=False) from None
         if refused:
-            raise SmtpError(f"recipient refused: {refused}", permanent=True)
+            raise SmtpError(f"destinataire refusé : {refused}", permanent=True)
 
     def _connect(self) -> smtplib.SMTP:
         server = self.server
@@ -163,20 +163,21 @@ class Outbox:
         """(status, reason, when to try again) when a safety rule stops this reply now."""
         suppressed = session.get(SuppressionRow, reply.recipient)
         if suppressed is not None and suppressed.until > now:
-            reason = f"address suppressed until {suppressed.until:%Y-%m-%d}: {suppressed.reason}"
+            reason = f"adresse suspendue jusqu'au {suppressed.until:%d/%m/%Y} : {suppressed.reason}"
             return REPLY_SUPPRESSED, reason, None
         if reply.template == "request_info":
             recent = session.scalar(select(func.count()).select_from(ReplyRow).where(
                 ReplyRow.case_id == reply.case_id, ReplyRow.template == "request_info",
                 ReplyRow.status == REPLY_SENT, ReplyRow.sent_at >= now - DAY))
             if recent:
-                return REPLY_SUPPRESSED, "a request for information was sent for this case less than 24 h ago", None
+                return REPLY_SUPPRESSED, "une demande de précisions a déjà été envoyée pour ce dossier il y a moins de 24 h", None
         sent_to_address = session.scalars(select(ReplyRow.sent_at).where(
             ReplyRow.recipient == reply.recipient, ReplyRow.status == REPLY_SENT,
             ReplyRow.sent_at >= now - DAY).order_by(ReplyRow.sent_at)).all()
         if len(sent_to_address) >= self.settings.replies.per_address_per_day:
             # Held, not dropped: it leaves when the oldest of those replies is a day old.
-            return REPLY_PENDING, f"held: {len(sent_to_address)} replies to this address in 24 h", sent_to_address[0] + DAY
+            return (REPLY_PENDING, f"retenue : déjà {len(sent_to_address)} réponses à cette adresse en 24 h",
+                    sent_to_address[0] + DAY)
         return None
 
     # --- sending ------------------------------------------------------------------
@@ -207,11 +208,11 @@ class Outbox:
                 path = write_dry_run(message, dry_run_directory(self.settings) / f"{now:%Y-%m-%d}",
                                      f"{reply.case.reference}-{reply.id}-{reply.template}")
                 reply.status = REPLY_DRY_RUN
-                _event(session, reply, now, "reply_dry_run", f"{reply.template} written to {path}")
+                _event(session, reply, now, "reply_dry_run", f"{reply.template} écrite dans {path}")
                 report.dry_run += 1
                 return
             if self.sender is None:
-                reply.last_error = "no [smtp] server configured"
+                reply.last_error = "aucun serveur SMTP configuré"
                 report.errors.append("no [smtp] server configured: replies wait")
                 return
             # Claim: from now on a crash leaves it "sending", checked against Sent later.
@@ -231,7 +232,7 @@ class Outbox:
                 reply.last_error = str(error)[:1000]
                 if error.permanent:
                     reply.status = REPLY_FAILED
-                    _event(session, reply, now, "reply_failed", f"{reply.template} to {reply.recipient}: {error}")
+                    _event(session, reply, now, "reply_failed", f"{reply.template} à {reply.recipient} : {error}")
                     report.failed += 1
                 else:
                     delay = min(timedelta(minutes=2 ** max(reply.attempts - 1, 0)), MAX_BACKOFF)
@@ -254,7 +255,7 @@ class Outbox:
         with self.store.transaction() as session:
             reply = session.get(ReplyRow, reply_id)
             reply.status, reply.sent_at, reply.last_error = REPLY_SENT, now, ""
-            _event(session, reply, now, "reply_sent", f"{reply.template} to {reply.recipient}{detail}")
+            _event(session, reply, now, "reply_sent", f"{reply.template} à {reply.recipient}{detail}")
             case = reply.case
             if reply.template == "resolved" and case.status == RESOLVED:
                 session.add(EventRow(case_id=case.id, at=now, actor="triage", kind="closed", old_status=RESOLVED,
@@ -275,13 +276,13 @@ class Outbox:
                 log.warning("cannot check Sent for %s (%s): leaving it for the next flush", message_id, error)
                 continue
             if found:
-                self._mark_sent(reply_id, now, " (found in Sent after an interruption)")
+                self._mark_sent(reply_id, now, " (retrouvée dans les éléments envoyés après une interruption)")
                 report.recovered += 1
             else:
                 with self.store.transaction() as session:
                     reply = session.get(ReplyRow, reply_id)
                     reply.status, reply.next_attempt_at = REPLY_PENDING, None
-                    reply.last_error = "interrupted before its copy reached Sent: sent again"
+                    reply.last_error = "envoi interrompu avant sa copie dans les éléments envoyés : renvoyée"
 
     # --- helpers ------------------------------------------------------------------
 

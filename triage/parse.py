@@ -51,9 +51,9 @@ def _build_mail(raw: RawMail, parsed: mailparser.MailParser, rules: Rules) -> Ma
     sender = _first_address(parsed.from_)
     unparseable = None
     if not headers:
-        unparseable = "no mail headers"
+        unparseable = "aucun en-tête de courriel"
     elif sender is None:
-        unparseable = "no valid From address"
+        unparseable = "aucune adresse d'expéditeur valide (From)"
     body = _body_text(message)
     new_text, quoted = split_history(body)
     new_text, secrets_new = redact_secrets(new_text, rules)

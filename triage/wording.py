@@ -48,3 +48,41 @@ EVENT = {
     "reply_dry_run": "réponse écrite dans un fichier (mode simulation)",
     "reply_bounced": "réponse non distribuée (retour à l'expéditeur)",
 }
+
+WARNING = {
+    "password_disclosed": "mot de passe écrit dans le message (masqué)",
+    "unparseable": "message illisible",
+    "quarantined": "erreur de traitement (quarantaine)",
+    "wrong_department": "compte d'un autre département",
+    "reply_failed": "réponse non distribuée ou en échec",
+    "other_person": "demande pour le compte d'une autre personne",
+    "sender_not_authenticated": "expéditeur non authentifié (usurpation possible)",
+}
+
+CHECK = {
+    "unparseable": "lecture",
+    "automatic": "courrier automatique",
+    "mailbox": "boîte",
+    "nominative": "adresse",
+    "identifier": "identifiant",
+    "case-kind": "nature",
+    "phone": "portable",
+    "self-service-failed": "auto-dépannage",
+    "other-person": "autre personne",
+    "department": "département",
+    "password-disclosed": "mot de passe",
+}
+
+MISSING = {
+    "identifier": "identifiant en -xt",
+    "nominative_sender": "adresse nominative",
+}
+
+TEMPLATE = {
+    "acknowledge": "accusé de réception",
+    "self_service": "auto-dépannage",
+    "request_info": "demande de précisions",
+    "redirect_department": "réorientation",
+    "human_review": "accusé de réception (examen)",
+    "resolved": "clôture",
+}

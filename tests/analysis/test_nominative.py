@@ -47,7 +47,7 @@ def test_a_single_word_address_under_a_mairie_display_name_is_not_nominative(rul
 
 def test_display_name_agreement_is_the_evidence_for_a_short_address(rules):
     nominative, why = is_nominative(Address("Luc Abel", "label@free.fr"), rules)
-    assert nominative and "agrees" in why
+    assert nominative and "correspond" in why
 
 
 def test_consumer_domain_decides_nothing(rules):

@@ -17,7 +17,7 @@ DESCRIPTION = (
 def check(mail: Mail, rules: Rules) -> list[Finding]:
     """One hit per robot signal found, or a single miss."""
     hits = [Finding(NAME, True, evidence) for evidence in _signals(mail, rules)]
-    return hits or [Finding(NAME, False, "no robot signal", hit=False)]
+    return hits or [Finding(NAME, False, "aucun signe de courrier automatique", hit=False)]
 
 
 def _signals(mail: Mail, rules: Rules) -> list[str]:
@@ -26,7 +26,7 @@ def _signals(mail: Mail, rules: Rules) -> list[str]:
         if value.strip().lower().split(";")[0] != "no":
             signals.append(f"Auto-Submitted: {value.strip()}")
     if mail.return_path == "":
-        signals.append("Return-Path: <> (null sender)")
+        signals.append("Return-Path: <> (expéditeur vide)")
     if mail.content_type == "multipart/report":
         report = next((v for v in mail.header("content-type")), "")
         signals.append(f"Content-Type: {' '.join(report.split())[:120]}")
@@ -44,10 +44,10 @@ def _signals(mail: Mail, rules: Rules) -> list[str]:
     if mail.sender:
         local = mail.sender.local_part
         if any(p.search(local) for p in rules.automatic_senders):
-            signals.append(f"robot sender {mail.sender.address}")
+            signals.append(f"expéditeur automatique {mail.sender.address}")
         if mail.sender.address in rules.mailboxes:
-            signals.append(f"sent by our own mailbox {mail.sender.address}")
+            signals.append(f"envoyé par notre boîte {mail.sender.address}")
     subject = fold(mail.subject).strip()
     if any(p.search(subject) for p in rules.automatic_subjects):
-        signals.append(f"Subject: {mail.subject[:120]}")
+        signals.append(f"objet : {mail.subject[:120]}")
     return signals

@@ -28,24 +28,24 @@ def check(mail: Mail, rules: Rules) -> list[Finding]:
     texts = requester_text(mail, rules)
     bulk = rules.bulk_markers.search(texts.new.text)
     if bulk:
-        return [Finding(NAME, "other", "bulk mail, not a request: " + evidence(texts.new, bulk))]
+        return [Finding(NAME, "other", "envoi en nombre, pas une demande : " + evidence(texts.new, bulk))]
     stated = classify_password_case(texts.new, rules)
     if stated:
         return [Finding(NAME, stated[0], evidence(texts.new, stated[1]))]
     solved = rules.resolved.search(texts.new.text)
     if solved:
-        return [Finding(NAME, "other", "the requester says it is solved: " + evidence(texts.new, solved))]
+        return [Finding(NAME, "other", "le demandeur indique que c'est réglé : " + evidence(texts.new, solved))]
     stated = classify_password_case(texts.own_history, rules)
     if stated:
-        return [Finding(NAME, stated[0], "in the requester's quoted message: " + evidence(texts.own_history, stated[1]))]
+        return [Finding(NAME, stated[0], "dans un message cité du demandeur : " + evidence(texts.own_history, stated[1]))]
     for pattern in rules.other_topics:
         match = pattern.search(texts.new.text)
         if match:
-            return [Finding(NAME, "other", "not a password request: " + evidence(texts.new, match))]
+            return [Finding(NAME, "other", "pas une demande de mot de passe : " + evidence(texts.new, match))]
     topic = rules.password_topic.search(texts.new.text) or re.search(r"-\s?xt\b", texts.new.text)
     if topic:
-        return [Finding(NAME, "unclear", "about the -xt account, kind not said: " + evidence(texts.new, topic))]
-    return [Finding(NAME, "other", "no password or -xt account mentioned", hit=False)]
+        return [Finding(NAME, "unclear", "compte -xt, sans préciser le problème : " + evidence(texts.new, topic))]
+    return [Finding(NAME, "other", "ni mot de passe ni compte -xt mentionné", hit=False)]
 
 
 def classify_password_case(text: Folded, rules: Rules) -> tuple[str, re.Match[str]] | None:

@@ -28,6 +28,8 @@ DESCRIPTION = (
 )
 
 STATEMENT, SERVICE, LOCATION = 3, 2, 1
+KIND_WORDS = {"department code": "numéro de département", "postal code": "code postal", "commune": "commune",
+              "epci": "intercommunalité", "department": "département"}
 _ALIASES = {"st": "saint", "ste": "sainte", "hte": "haute"}
 _POSTAL = re.compile(r"(?<![\d.,/-])(\d{2}) ?(\d{3})(?![\d.,/]?\d)")
 _CODE_IN_BRACKETS = re.compile(r"\((\d{2})\)")
@@ -73,8 +75,8 @@ def resolve(mentions: list[Mention], rules: Rules, mailbox_department: str | Non
             # Twin communes or clues that disagree, one of them the mailbox's: the
             # writer chose that mailbox, keep it.
             return mailbox_department, evidence
-        return None, f"conflicting clues, kept the mailbox's department: {evidence}"
-    return None, "no clue in the text: the mailbox's department"
+        return None, f"indices contradictoires, département de la boîte conservé : {evidence}"
+    return None, "aucun indice dans le texte : département de la boîte"
 
 
 def find_mentions(text: Folded, rules: Rules, mailbox_department: str | None) -> list[Mention]:
@@ -94,7 +96,7 @@ def find_mentions(text: Folded, rules: Rules, mailbox_department: str | None) ->
             # "Bonjour la DDFIP de l'Ardèche" written to the Ardèche: the addressee.
             return
         taken.append((start, end))
-        mentions.append(Mention(start, end, departments, level, f"{kind} '{text.excerpt(start, end)}'"))
+        mentions.append(Mention(start, end, departments, level, f"{KIND_WORDS[kind]} « {text.excerpt(start, end)} »"))
 
     for match in _SERVICE_CODE.finditer(folded):
         add(match.start(3), match.end(3), frozenset({match.group(3)}), "department code")

@@ -31,9 +31,9 @@ def check(mail: Mail, rules: Rules) -> list[Finding]:
     texts = requester_text(mail, rules)
     found = extract_identifiers(texts.new, rules, "")
     if not found:
-        found = extract_identifiers(texts.own_history, rules, "in the requester's quoted message: ")
+        found = extract_identifiers(texts.own_history, rules, "dans un message cité du demandeur : ")
     if not found:
-        return [Finding(NAME, None, "no -xt identifier", hit=False)]
+        return [Finding(NAME, None, "aucun identifiant en -xt", hit=False)]
     return [Finding(NAME, identifier, evidence) for identifier, evidence in found]
 
 

@@ -16,12 +16,12 @@ def receiving_mailbox(mail: Mail, rules: Rules) -> tuple[str | None, str]:
     """(mailbox address, where it was found), or (None, why not)."""
     known = rules.mailboxes
     if mail.mailbox:
-        return mail.mailbox.lower(), "given by the source"
+        return mail.mailbox.lower(), "indiquée par la source"
     for header, addresses in (("To", mail.to), ("Cc", mail.cc), ("Delivered-To", mail.delivered_to)):
         for address in addresses:
             if address in known:
                 return address, f"{header}: {address}"
-    return None, "no configured mailbox among the recipients"
+    return None, "aucune de nos boîtes parmi les destinataires"
 
 
 def check(mail: Mail, rules: Rules) -> list[Finding]:

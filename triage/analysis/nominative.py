@@ -31,7 +31,7 @@ AGREEMENT = 85
 def check(mail: Mail, rules: Rules) -> list[Finding]:
     """A finding whose value says whether the sender address is nominative."""
     if mail.sender is None:
-        return [Finding(NAME, False, "no sender address", hit=False)]
+        return [Finding(NAME, False, "pas d'adresse d'expéditeur", hit=False)]
     nominative, why = is_nominative(mail.sender, rules)
     return [Finding(NAME, nominative, why, hit=nominative)]
 
@@ -42,28 +42,28 @@ def is_nominative(sender: Address, rules: Rules) -> tuple[bool, str]:
     words = [w for w in (re.sub(r"\d+", "", part) for part in _SEPARATORS.split(local)) if w]
     letters = "".join(words)
     if not letters:
-        return False, f"local part '{sender.local_part}' has no name in it"
+        return False, f"aucun nom dans l'adresse « {sender.address} »"
     for word in words:
         if word in rules.generic_words:
-            return False, f"generic local part '{sender.local_part}' ('{word}')"
+            return False, f"adresse générique « {sender.address} » (« {word} »)"
     for root in rules.generic_roots:
         if root in letters:
-            return False, f"generic local part '{sender.local_part}' ('{root}')"
+            return False, f"adresse générique « {sender.address} » (« {root} »)"
     if letters in rules.commune_keys:
-        return False, f"local part '{sender.local_part}' is a commune's name"
+        return False, f"l'adresse « {sender.address} » porte le nom d'une commune"
     if any(p.search(local) for p in rules.automatic_senders):
-        return False, f"robot address '{sender.address}'"
+        return False, f"adresse automatique « {sender.address} »"
     if len(words) >= 2 and len(letters) >= 4:
-        return True, f"person pattern '{sender.local_part}'"
+        return True, f"adresse personnelle (prénom.nom) « {sender.address} »"
     display = fold(sender.name).strip()
     if display and any(p.search(display) for p in rules.generic_display):
-        return False, f"single-word local part '{sender.local_part}' with a body's display name '{sender.name}'"
+        return False, f"adresse d'un seul mot sous le nom d'un organisme « {sender.name} »"
     agreement = _display_agreement(sender.name, letters)
     if agreement:
         return True, agreement
     if len(letters) >= 4:
-        return True, f"person pattern (pnom) '{sender.local_part}'"
-    return False, f"local part '{sender.local_part}' too short to name a person"
+        return True, f"adresse personnelle (initiale et nom) « {sender.address} »"
+    return False, f"adresse « {sender.address} » trop courte pour désigner une personne"
 
 
 def _display_agreement(display_name: str, letters: str) -> str:
@@ -78,5 +78,5 @@ def _display_agreement(display_name: str, letters: str) -> str:
     }
     best = max(fuzz.ratio(letters, form) for form in forms)
     if best >= AGREEMENT:
-        return f"display name '{display_name}' agrees with local part ({best:.0f}%)"
+        return f"le nom affiché « {display_name} » correspond à l'adresse ({best:.0f} %)"
     return ""

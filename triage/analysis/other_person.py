@@ -19,4 +19,4 @@ def check(mail: Mail, rules: Rules) -> list[Finding]:
     match = next(statements(text, rules.other_person, rules, negatable=False), None)
     if match:
         return [Finding(NAME, True, evidence(text, match))]
-    return [Finding(NAME, False, "written about the writer's own account", hit=False)]
+    return [Finding(NAME, False, "demande pour son propre compte", hit=False)]

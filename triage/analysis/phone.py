@@ -37,4 +37,4 @@ def check(mail: Mail, rules: Rules) -> list[Finding]:
         for match in statements(text, rules.self_service_failed, rules, negatable=False):
             if _ABOUT_THE_PHONE.search(match.group()):
                 return [Finding(NAME, True, evidence(text, match))]
-    return [Finding(NAME, None, "no statement about a mobile number", hit=False)]
+    return [Finding(NAME, None, "rien sur un numéro de portable", hit=False)]

@@ -15,4 +15,4 @@ DESCRIPTION = (
 def check(mail: Mail, rules: Rules) -> list[Finding]:
     """One hit per masked password (evidence: the words before the mask), or a miss."""
     hits = [Finding(NAME, True, context) for context in mail.redactions]
-    return hits or [Finding(NAME, False, "no password in the text", hit=False)]
+    return hits or [Finding(NAME, False, "aucun mot de passe dans le texte", hit=False)]

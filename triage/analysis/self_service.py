@@ -23,4 +23,4 @@ def check(mail: Mail, rules: Rules) -> list[Finding]:
         match = next(statements(text, rules.self_service_failed, rules, negatable=False), None)
         if match:
             return [Finding(NAME, True, evidence(text, match))]
-    return [Finding(NAME, False, "no failed self-service reported", hit=False)]
+    return [Finding(NAME, False, "pas d'échec de l'auto-dépannage signalé", hit=False)]

@@ -28,19 +28,19 @@ def find_case(session: Session, mail: Mail, identifiers: tuple[str, ...], now: d
         reply = session.scalars(select(ReplyRow).where(ReplyRow.outgoing_message_id.in_(thread_ids))
                                 .order_by(ReplyRow.id.desc())).first()
         if reply is not None:
-            return reply.case, f"answers our reply {reply.outgoing_message_id}"
+            return reply.case, f"répond à notre réponse {reply.outgoing_message_id}"
         earlier = session.scalars(select(MessageRow).where(MessageRow.message_id.in_(thread_ids),
                                                            MessageRow.case_id.is_not(None))
                                   .order_by(MessageRow.id.desc())).first()
         if earlier is not None:
-            return earlier.case, f"answers message {earlier.message_id} of the case"
+            return earlier.case, f"répond au message {earlier.message_id} du dossier"
     sender = mail.sender.address if mail.sender else ""
     for found in REFERENCE.finditer(mail.subject):
         case = session.scalars(select(CaseRow).where(CaseRow.reference == found.group().upper())).first()
         if case is not None and case.requester_address == sender:
-            return case, f"reference {case.reference} in the subject"
+            return case, f"référence {case.reference} dans l'objet"
     if not sender:
-        return None, "no sender to thread on"
+        return None, "pas d'expéditeur"
     candidates = session.scalars(
         select(CaseRow).where(CaseRow.requester_address == sender, CaseRow.status.in_(OPEN_STATUSES),
                               CaseRow.updated_at >= now - SAME_REQUEST_WINDOW)
@@ -48,5 +48,5 @@ def find_case(session: Session, mail: Mail, identifiers: tuple[str, ...], now: d
     )
     for case in candidates:
         if not identifiers or case.identifier is None or case.identifier in identifiers:
-            return case, f"same sender, open case {case.reference} updated {case.updated_at:%Y-%m-%d}"
-    return None, "no case to continue"
+            return case, f"même expéditeur, dossier ouvert mis à jour le {case.updated_at:%d/%m/%Y}"
+    return None, "aucun dossier à poursuivre"

@@ -146,7 +146,7 @@ def record_quarantined(store: Store, raw: RawMail, error: str, department: str, 
         message.case = case
         session.add(DecisionRow(message_id=message.id, case_id=case.id, action="human_review", kind="other",
                                 department=department, missing=[], warnings=[QUARANTINED],
-                                reason=f"the pipeline failed on this message: {error[:500]}", facts={}, findings=[],
+                                reason=f"erreur de traitement : {error[:500]}", facts={}, findings=[],
                                 rules_version="", decided_at=now))
         _log(session, case, message, now, "quarantined", new_status=NEEDS_REVIEW, detail=error[:500])
         return Outcome(raw.origin, duplicate=False, action="human_review", case_reference=case.reference,
@@ -159,7 +159,7 @@ def _record(session: Session, raw: RawMail, mail: Mail, findings: tuple[Finding,
     identifiers = tuple(f.value for f in findings if f.check == "identifier" and f.hit)
     bounced = _bounced_reply(session, raw.data, mail, rules)
     if bounced is not None:
-        case, threading = bounced.case, f"delivery report for our reply {bounced.outgoing_message_id}"
+        case, threading = bounced.case, f"avis de non-remise de notre réponse {bounced.outgoing_message_id}"
     else:
         case, threading = find_case(session, mail, identifiers, now)
     known = _known_facts(session, case)
@@ -211,19 +211,19 @@ def _bounced_reply(session: Session, data: bytes, mail: Mail, rules: Rules) -> R
 
 def _flag_bounce(session: Session, reply: ReplyRow, message: MessageRow, now: datetime) -> None:
     """Our reply bounced: tell the agents, and stop answering that address for a while."""
-    reply.status, reply.last_error = REPLY_BOUNCED, "bounced: delivery report received"
+    reply.status, reply.last_error = REPLY_BOUNCED, "non distribuée : avis de non-remise reçu"
     case = reply.case
-    _log(session, case, message, now, "reply_bounced", detail=f"{reply.template} to {reply.recipient} bounced; "
-         f"no automatic reply to this address for {BOUNCE_SUPPRESSION.days} days")
+    _log(session, case, message, now, "reply_bounced", detail=f"{reply.template} à {reply.recipient} non distribuée ; "
+         f"plus de réponse automatique à cette adresse pendant {BOUNCE_SUPPRESSION.days} jours")
     suppression = session.get(SuppressionRow, reply.recipient)
     if suppression is None:
         session.add(SuppressionRow(address=reply.recipient, until=now + BOUNCE_SUPPRESSION,
-                                   reason=f"our reply {reply.outgoing_message_id} bounced", case_id=case.id))
+                                   reason=f"notre réponse {reply.outgoing_message_id} n'a pas été distribuée", case_id=case.id))
     else:
         suppression.until, suppression.case_id = now + BOUNCE_SUPPRESSION, case.id
     if case.status not in (NEEDS_REVIEW, CLOSED):
         _log(session, case, message, now, "status_changed", old_status=case.status, new_status=NEEDS_REVIEW,
-             detail="our reply could not be delivered")
+             detail="notre réponse n'a pas pu être distribuée")
         case.status, case.updated_at = NEEDS_REVIEW, now
 
 
@@ -271,7 +271,7 @@ def _open_case(session: Session, mail: Mail, decision: Decision, rules: Rules, n
     )
     session.add(case)
     session.flush()
-    _log(session, case, None, now, "case_opened", new_status=NEW, detail=f"reference {case.reference}")
+    _log(session, case, None, now, "case_opened", new_status=NEW, detail=f"référence {case.reference}")
     return case
 
 
@@ -288,18 +288,18 @@ def _apply_decision(session: Session, case: CaseRow, message: MessageRow, mail: 
                     rules: Rules, now: datetime) -> str:
     """Move the case to the status its decision calls for; return the previous status."""
     previous = case.status
-    _log(session, case, message, now, "message_decided", detail=f"{decision.action}: {decision.reason}")
+    _log(session, case, message, now, "message_decided", detail=f"{decision.action} : {decision.reason}")
     if decision.action == "ignore" and previous != NEW:
         return previous  # an out-of-office in a thread changes nothing
     if previous in (RESOLVED, CLOSED):
         _log(session, case, message, now, "reopened", old_status=previous,
-             detail="the requester wrote again after the case was closed")
+             detail="le demandeur a écrit de nouveau après la clôture")
         case.closed_at = None
     sender = mail.sender.address if mail.sender else ""
     if (sender and sender != case.requester_address and decision.sender_nominative
             and not case.requester_nominative and not is_ours(sender, rules)):
         _log(session, case, message, now, "requester_changed",
-             detail=f"{case.requester_address} → {sender} (nominative address)")
+             detail=f"{case.requester_address} → {sender} (adresse nominative)")
         case.requester_address, case.requester_name = sender, mail.sender.name
     case.requester_nominative = case.requester_nominative or decision.sender_nominative
     case.identifier = decision.identifier or case.identifier
@@ -331,7 +331,7 @@ def _queue_reply(session: Session, case: CaseRow, message: MessageRow, decision:
                      recipient=case.requester_address, status=REPLY_PENDING, attempts=0, created_at=now,
                      outgoing_message_id=f"<spl-pes.{uuid.uuid4().hex}@{rules.domain}>")
     session.add(reply)
-    _log(session, case, message, now, "reply_queued", detail=f"{template} to {reply.recipient}")
+    _log(session, case, message, now, "reply_queued", detail=f"{template} à {reply.recipient}")
     return template
 
 

@@ -1,0 +1,131 @@
+"""The agents' report, from a store filled by the pipeline: content, CSV, escaping, digest."""
+
+import csv
+import email
+import html
+import io
+import re
+from datetime import UTC, datetime
+from email import policy
+
+import pytest
+from sqlalchemy import select
+
+from tests.conftest import DATA, MAILBOX_07, build_eml
+from triage.cli import main
+from triage.models import RawMail
+from triage.pipeline import process_one
+from triage.report import write_report
+from triage.rules import load_rules
+from triage.store import casework
+from triage.store.database import open_store
+from triage.store.models import CaseRow, ReplyRow
+
+NOW = datetime(2026, 3, 9, 9, 0, tzinfo=UTC)
+XSS_SUBJECT = "<script>alert('sujet')</script> mot de passe expiré"
+XSS_NAME = "<img src=x onerror=alert(1)>"
+XSS_BODY = ("Mon mot de passe a expiré, identifiant xss-xt. <script>alert('corps')</script> "
+            "<a href=\"javascript:alert(2)\">cliquez</a> <style>body{display:none}</style> mdp : Azerty123!")
+
+
+def fill_store(url, tmp_path):
+    """Every action and status: the corpus, a resolved case, a failed and a held reply, hostile mail."""
+    store = open_store(url)
+    rules = load_rules()
+    for path in sorted(DATA.rglob("*.eml")):
+        process_one(store, RawMail(path.read_bytes(), str(path)), rules, tmp_path / "raw", NOW)
+    hostile = build_eml(XSS_BODY, subject=XSS_SUBJECT, name=XSS_NAME, sender="pirate.test@exemple.fr",
+                        to=MAILBOX_07).replace(b"test-1@", b"xss-1@")
+    process_one(store, RawMail(hostile, "xss.eml"), rules, tmp_path / "raw", NOW)
+    with store.transaction() as session:
+        replies = session.scalars(select(ReplyRow).join(CaseRow).where(ReplyRow.status == "pending",
+                                                                       CaseRow.department == "07")).all()
+        replies[0].status, replies[0].last_error = "failed", "550 5.1.1 No such user"
+        replies[1].last_error = "retenue : déjà 3 réponses à cette adresse en 24 h"
+        ready = [c for c in casework.list_cases(session, "07", ["ready_for_agent"])]
+        casework.resolve(session, ready[0].reference, "c.durand", "", rules, NOW)
+    return store
+
+
+@pytest.fixture
+def report_dir(tmp_path, database_url):
+    store = fill_store(database_url, tmp_path)
+    out = tmp_path / "report"
+    with store.transaction() as session:
+        written = write_report(session, load_rules(), out, NOW, ["Envoi des réponses suspendu : test"])
+    store.dispose()
+    assert out / "index.html" in written
+    return out
+
+
+def test_the_index_links_every_department(report_dir):
+    index = (report_dir / "index.html").read_text(encoding="utf-8")
+    for code in ("07", "26", "38", "73", "74"):
+        assert f'href="ddfip-{code}.html"' in index and (report_dir / f"ddfip-{code}.html").exists()
+    assert "Envoi des réponses suspendu : test" in index
+
+
+def test_a_department_page_shows_the_queue_in_french(report_dir):
+    page = html.unescape((report_dir / "ddfip-07.html").read_text(encoding="utf-8"))
+    for expected in ("Dossiers SPL-PES de la DDFIP de l'Ardèche", "Dossiers par statut", "Dossiers à traiter",
+                     "En attente du demandeur", "Réponses en échec ou retenues", "Courrier automatique ignoré",
+                     "adresse nominative", "adresse non nominative", "mot de passe écrit dans le message (masqué)",
+                     "identifiant en -xt", "550 5.1.1 No such user", "retenue : déjà 3 réponses",
+                     "prêt pour un agent", "à examiner", 'lang="fr"', '<th scope="col">Référence</th>'):
+        assert expected in page, expected
+    assert "Azerty123" not in page, "a pasted password never reaches the report"
+    assert "Envoi des réponses suspendu : test" in page
+
+
+def test_cases_for_an_agent_come_oldest_first_with_their_evidence(report_dir):
+    page = (report_dir / "ddfip-07.html").read_text(encoding="utf-8")
+    section = page.split('id="table-a-traiter"')[1].split("</table>")[0]
+    ages = [int(age) for age in re.findall(r'<td class="num">(\d+)</td>', section)]
+    assert len(ages) > 3 and ages == sorted(ages, reverse=True)
+    assert "identifiant :" in section and "nature :" in section
+
+
+def test_mail_content_is_escaped_never_markup(report_dir):
+    page = (report_dir / "ddfip-07.html").read_text(encoding="utf-8")
+    assert "xss-xt" in page, "the hostile mail is in the queue"
+    assert "<script>alert" not in page and "&lt;script&gt;alert(&#39;corps&#39;)&lt;/script&gt;" in page
+    assert "<img" not in page and "&lt;img src=x onerror=alert(1)&gt;" in page
+    assert 'href="javascript:' not in page and "<style>body" not in page
+    assert page.count("<script>") == 1, "only our own script"
+
+
+def test_ignored_mail_is_counted_by_reason(report_dir):
+    page = (report_dir / "ddfip-07.html").read_text(encoding="utf-8")
+    section = page.split('id="ignores"')[1]
+    counts = section.split("</table>")[0]
+    total = sum(int(n) for n in re.findall(r'<td class="num">(\d+)</td>', counts))
+    listed = section.split("<details>")[1].count("<tr><td>")
+    assert total == listed > 0
+    assert "réponse automatique (Auto-Submitted)" in counts
+
+
+def test_csv_opens_in_a_french_excel(report_dir):
+    raw = (report_dir / "ddfip-07.csv").read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig")), delimiter=";"))
+    assert rows[0][:3] == ["Référence", "Statut", "Âge (jours)"]
+    assert len(rows) > 5 and all(len(row) == len(rows[0]) for row in rows)
+    assert all(not row[13].startswith(("=", "+", "@")) for row in rows[1:])
+
+
+def test_the_report_command_writes_pages_and_sends_a_digest(tmp_path, smtp_sink, capsys, monkeypatch):
+    data = tmp_path / "data"
+    main(["--data-dir", str(data), "poll", "--source", str(DATA / "requests")])
+    config = tmp_path / "t.toml"
+    config.write_text(f'data_dir = "{data}"\n[smtp]\nhost = "127.0.0.1"\nport = {smtp_sink.port}\nsecurity = "none"\n')
+    monkeypatch.delenv("TRIAGE_DATABASE_URL", raising=False)
+    capsys.readouterr()
+    assert main(["--config", str(config), "report", "--department", "26", "--email", "chef.pole@dgfip.finances.gouv.fr"]) == 0
+    out = capsys.readouterr().out
+    assert str(data / "report" / "ddfip-26.html") in out and "digest sent" in out
+    (sent,) = smtp_sink.received
+    digest = email.message_from_bytes(sent[2], policy=policy.default)
+    assert str(digest["Subject"]).startswith("Rapport SPL-PES DDFIP de la Drôme du ")
+    assert "Dossiers SPL-PES de la DDFIP de la Drôme" in digest.get_body(("html",)).get_content()
+    assert [part.get_filename() for part in digest.iter_attachments()] == ["ddfip-26.csv"]
+    assert digest["Auto-Submitted"] == "auto-generated"

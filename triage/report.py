@@ -1,0 +1,247 @@
+"""The agents' queue report: one self-contained French HTML page per department (plus an
+index) and a CSV for Excel. Everything that comes from a mail is escaped by Jinja2;
+a Content-Security-Policy admits only our own inline script, as a second wall.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import hashlib
+import io
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from . import wording
+from .agent_view import local
+from .replies import environment
+from .rules import Rules
+from .store.models import (OPEN_STATUSES, READY_FOR_AGENT, NEEDS_REVIEW, REPLY_BOUNCED, REPLY_FAILED,
+                           REPLY_PENDING, REPLY_SENDING, STATUSES, WAITING_REQUESTER, CaseRow, MessageRow,
+                           ReplyRow)
+
+EXCERPT = 300  # characters of a message's (redacted) new text shown to agents
+# Why an automatic mail was ignored, from the evidence of the `automatic` check.
+IGNORED_BECAUSE = (
+    ("Auto-Submitted", "réponse automatique (Auto-Submitted)"),
+    ("Return-Path: <>", "expéditeur vide (Return-Path)"),
+    ("Content-Type: multipart/report", "avis de remise ou de lecture"),
+    ("list-", "liste de diffusion"),
+    ("Precedence", "envoi en nombre (Precedence)"),
+    ("x-auto", "réponse automatique (en-tête X-Auto…)"),
+    ("expéditeur automatique", "expéditeur automatique (noreply, MAILER-DAEMON…)"),
+    ("envoyé par notre boîte", "envoyé par l'une de nos boîtes"),
+    ("objet :", "objet d'absence ou d'avis automatique"),
+)
+
+
+@dataclass
+class CaseLine:
+    """One case as the report shows it (all strings, ready to escape)."""
+
+    reference: str
+    status: str
+    status_label: str
+    age_days: int
+    opened: str
+    kind_label: str
+    identifier: str
+    requester_name: str
+    requester_address: str
+    nominative: bool
+    phone_label: str
+    reasons: list[str]
+    warnings: list[str]
+    missing: list[str]
+    excerpt: str
+    raw_copy: str
+    last_reply: str
+
+
+@dataclass
+class DepartmentReport:
+    """What one department's page shows."""
+
+    code: str
+    name: str
+    of_name: str
+    mailbox: str
+    counts: dict[str, int]
+    to_handle: list[CaseLine] = field(default_factory=list)
+    waiting: list[CaseLine] = field(default_factory=list)
+    other_open: list[CaseLine] = field(default_factory=list)
+    replies_blocked: list[dict] = field(default_factory=list)
+    ignored_by_reason: dict[str, int] = field(default_factory=dict)
+    ignored: list[dict] = field(default_factory=list)
+
+
+def build_department(session: Session, rules: Rules, code: str, now: datetime) -> DepartmentReport:
+    """Gather one department's queue from the store."""
+    department = next((d for d in rules.departments if d.code == code), None)
+    cases = list(session.scalars(
+        select(CaseRow).where(CaseRow.department == code).order_by(CaseRow.opened_at, CaseRow.id)
+        .options(selectinload(CaseRow.messages).selectinload(MessageRow.decision), selectinload(CaseRow.replies))))
+    counts = Counter(case.status for case in cases)
+    report = DepartmentReport(code=code, name=department.name if department else code,
+                              of_name=department.of_name if department else code,
+                              mailbox=department.mailbox if department else "",
+                              counts={status: counts.get(status, 0) for status in STATUSES})
+    for case in cases:
+        if case.status in (READY_FOR_AGENT, NEEDS_REVIEW):
+            report.to_handle.append(case_line(case, now))
+        elif case.status == WAITING_REQUESTER:
+            report.waiting.append(case_line(case, now))
+        elif case.status in OPEN_STATUSES:
+            report.other_open.append(case_line(case, now))
+        elif case.status == "ignored":
+            for message in case.messages:
+                reason = ignored_reason(message)
+                report.ignored_by_reason[reason] = report.ignored_by_reason.get(reason, 0) + 1
+                report.ignored.append({"reference": case.reference, "received": local(message.received_at),
+                                       "sender": message.sender, "subject": message.subject or "", "reason": reason})
+        for reply in case.replies:
+            if reply.status in (REPLY_FAILED, REPLY_BOUNCED) or (
+                    reply.status in (REPLY_PENDING, REPLY_SENDING) and reply.last_error):
+                report.replies_blocked.append({
+                    "reference": case.reference, "template": reply.template, "recipient": reply.recipient,
+                    "status": reply.status, "error": reply.last_error, "created": local(reply.created_at)})
+    report.to_handle.sort(key=lambda line: -line.age_days)
+    report.waiting.sort(key=lambda line: -line.age_days)
+    return report
+
+
+def case_line(case: CaseRow, now: datetime) -> CaseLine:
+    """A case, with what the last decisions say, for one row of the report."""
+    decided = [m for m in case.messages if m.decision is not None]
+    last = decided[-1].decision if decided else None
+    facts = last.facts if last else {}
+    findings = last.findings if last else []
+    warnings = sorted({w for m in decided for w in m.decision.warnings})
+    shown_warnings = [wording.WARNING.get(w, w) for w in warnings]
+    if any(m.decision.action == "redirect_department" for m in decided):
+        shown_warnings.append(wording.WARNING["wrong_department"])
+    if any(m.parse_status != "ok" for m in case.messages):
+        shown_warnings.append(wording.WARNING["unparseable"])
+    if any(r.status in (REPLY_FAILED, REPLY_BOUNCED) for r in case.replies):
+        shown_warnings.append(wording.WARNING["reply_failed"])
+    if facts.get("other_person"):
+        shown_warnings.append(wording.WARNING["other_person"])
+    latest_text = next((m.new_text for m in reversed(case.messages) if m.new_text), "") or ""
+    raw = next((m.raw_path or m.raw_note for m in reversed(case.messages) if m.raw_path or m.raw_note), "")
+    sent = [r for r in case.replies if r.sent_at]
+    return CaseLine(
+        reference=case.reference,
+        status=case.status,
+        status_label=wording.STATUS.get(case.status, case.status),
+        age_days=max(0, (now - case.opened_at).days),
+        opened=local(case.opened_at),
+        kind_label=wording.KIND.get(case.kind, case.kind),
+        identifier=case.identifier or "",
+        requester_name=case.requester_name,
+        requester_address=case.requester_address,
+        nominative=case.requester_nominative,
+        phone_label={True: "enregistré", False: "aucun"}.get(facts.get("phone_registered"), "non précisé"),
+        reasons=[f"{wording.CHECK.get(f['check'], f['check'])} : {f['evidence']}"
+                 for f in findings if f.get("hit") and f.get("evidence") and f["check"] != "mailbox"],
+        warnings=list(dict.fromkeys(shown_warnings)),
+        missing=[wording.MISSING.get(m, m) for m in (last.missing if last else [])],
+        excerpt=" ".join(latest_text.split())[:EXCERPT],
+        raw_copy=raw,
+        last_reply=f"{wording.TEMPLATE.get(sent[-1].template, sent[-1].template)} le {local(sent[-1].sent_at)}"
+        if sent else "",
+    )
+
+
+def ignored_reason(message: MessageRow) -> str:
+    """Why an automatic mail was ignored, in French, from its first robot signal."""
+    findings = message.decision.findings if message.decision else []
+    evidence = next((f["evidence"] for f in findings if f["check"] == "automatic" and f.get("hit")), "")
+    return next((label for prefix, label in IGNORED_BECAUSE if evidence.startswith(prefix)), "autre signal automatique")
+
+
+def departments_in_store(session: Session, rules: Rules) -> list[str]:
+    """Configured departments, then any other queue the store has."""
+    codes = [d.code for d in rules.departments]
+    codes += sorted(set(session.scalars(select(CaseRow.department).distinct())) - set(codes))
+    return codes
+
+
+# --- rendering ----------------------------------------------------------------------
+
+SCRIPT_TEMPLATE = "report/filter_sort.js.j2"
+
+
+def _script(templates_dir: str | None) -> tuple[str, str]:
+    """Our inline script and its CSP hash (anything else on the page cannot run)."""
+    code = environment(templates_dir).get_template(SCRIPT_TEMPLATE).render()
+    digest = base64.b64encode(hashlib.sha256(code.encode()).digest()).decode()
+    return code, f"'sha256-{digest}'"
+
+
+def render_department(report: DepartmentReport, generated: str, alerts: list[str],
+                      templates_dir: str | None = None) -> str:
+    """The HTML page of one department."""
+    script, script_hash = _script(templates_dir)
+    return environment(templates_dir).get_template("report/department.html.j2").render(
+        report=report, generated=generated, alerts=alerts, script=script, script_hash=script_hash,
+        statuses=[(s, wording.STATUS[s]) for s in STATUSES])
+
+
+def render_index(reports: list[DepartmentReport], generated: str, alerts: list[str],
+                 templates_dir: str | None = None) -> str:
+    """The index page: every department's counts and a link to its page."""
+    return environment(templates_dir).get_template("report/index.html.j2").render(
+        reports=reports, generated=generated, alerts=alerts)
+
+
+CSV_COLUMNS = ("Référence", "Statut", "Âge (jours)", "Ouvert le", "Nature", "Identifiant", "Demandeur",
+               "Adresse", "Adresse nominative", "Portable", "Manque", "Alertes", "Motifs", "Extrait", "Copie brute")
+
+
+def render_csv(report: DepartmentReport) -> bytes:
+    """Open cases as CSV for a French Excel: UTF-8 with BOM, ';' separators."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=";", quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n")
+    writer.writerow(CSV_COLUMNS)
+    for line in report.to_handle + report.waiting + report.other_open:
+        writer.writerow([line.reference, line.status_label, line.age_days, line.opened, line.kind_label,
+                         line.identifier, line.requester_name, line.requester_address,
+                         "oui" if line.nominative else "non", line.phone_label, ", ".join(line.missing),
+                         ", ".join(line.warnings), " | ".join(line.reasons), _spreadsheet_safe(line.excerpt),
+                         line.raw_copy])
+    return buffer.getvalue().encode("utf-8-sig")
+
+
+def _spreadsheet_safe(text: str) -> str:
+    """A cell a spreadsheet will not run as a formula (=, +, -, @ at the start)."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+
+
+def write_report(session: Session, rules: Rules, out: Path, now: datetime, alerts: list[str],
+                 department: str | None = None, formats: tuple[str, ...] = ("html", "csv"),
+                 templates_dir: str | None = None) -> list[Path]:
+    """Write the pages (and CSV files) into a directory; return what was written."""
+    out.mkdir(parents=True, exist_ok=True)
+    codes = [department] if department else departments_in_store(session, rules)
+    reports = [build_department(session, rules, code, now) for code in codes]
+    generated = local(now)
+    written = []
+    for report in reports:
+        if "html" in formats:
+            path = out / f"ddfip-{report.code}.html"
+            path.write_text(render_department(report, generated, alerts, templates_dir), encoding="utf-8")
+            written.append(path)
+        if "csv" in formats:
+            path = out / f"ddfip-{report.code}.csv"
+            path.write_bytes(render_csv(report))
+            written.append(path)
+    if "html" in formats and not department:
+        path = out / "index.html"
+        path.write_text(render_index(reports, generated, alerts, templates_dir), encoding="utf-8")
+        written.insert(0, path)
+    return written
