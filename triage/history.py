@@ -34,14 +34,16 @@ _TRAILING_RULE = re.compile(r"^[\s_\-=*]*$")
 def split_history(body: str) -> tuple[str, tuple[QuotedPart, ...]]:
     """The new text of a message body, and its quoted history block by block."""
     lines = body.splitlines()
+    # Each line folded once, without its quote marks: what the markers are matched on.
+    plain = [_QUOTE_PREFIX.sub("", line).strip() for line in fold(body).splitlines()]
     new_lines: list[str] = []
     bare_quote: list[str] = []
     parts: list[QuotedPart] = []
     index = 0
     while index < len(lines):
-        marker = _marker_at(lines, index)
+        marker = _marker_at(plain, index)
         if marker is not None:
-            parts.extend(_history_from(lines, index))
+            parts.extend(_history_from(lines, plain, index))
             break
         line = lines[index]
         if _QUOTE_PREFIX.match(line):
@@ -59,13 +61,12 @@ def split_history(body: str) -> tuple[str, tuple[QuotedPart, ...]]:
     return "\n".join(new_lines).strip(), tuple(parts)
 
 
-def _unquoted(line: str) -> str:
-    return fold(_QUOTE_PREFIX.sub("", line)).strip()
+def _marker_at(plain: list[str], index: int) -> tuple[str, int] | None:
+    """(kind, number of lines the marker spans) when a history block starts here.
 
-
-def _marker_at(lines: list[str], index: int) -> tuple[str, int] | None:
-    """(kind, number of lines the marker spans) when a history block starts here."""
-    line = _unquoted(lines[index])
+    `plain`: the lines folded, without quote marks.
+    """
+    line = plain[index]
     if not line:
         return None
     if _FORWARD_SEPARATOR.match(line):
@@ -73,25 +74,25 @@ def _marker_at(lines: list[str], index: int) -> tuple[str, int] | None:
     if _HEADER_INLINE.match(line):
         return ("reply", 1)
     if _HEADER_FROM.match(line):
-        following = [_unquoted(l) for l in lines[index + 1 : index + 6]]
+        following = plain[index + 1 : index + 6]
         if sum(1 for l in following if _HEADER_OTHER.match(l)) >= 1:
             kind = "forward" if any(_FORWARD_SUBJECT.match(l) for l in following) else "reply"
             return (kind, 1)
     if line.startswith(("le ", "on ", "el ", "am ")) or "@" in line or "<" in line:
         # Gmail and Thunderbird wrap long attributions over two or three lines.
         for span in (1, 2, 3):
-            joined = " ".join(_unquoted(l) for l in lines[index : index + span])
+            joined = " ".join(plain[index : index + span])
             if _ATTRIBUTION.match(joined):
                 return ("reply", span)
     return None
 
 
-def _history_from(lines: list[str], start: int) -> list[QuotedPart]:
+def _history_from(lines: list[str], plain: list[str], start: int) -> list[QuotedPart]:
     """Cut the history into blocks, each starting at a marker, with its author."""
     blocks: list[tuple[str, int, int]] = []  # (kind, first line, first content line)
     index = start
     while index < len(lines):
-        marker = _marker_at(lines, index)
+        marker = _marker_at(plain, index)
         if marker is not None:
             kind, span = marker
             blocks.append((kind, index, index + span))
@@ -101,12 +102,12 @@ def _history_from(lines: list[str], start: int) -> list[QuotedPart]:
     parts = []
     for number, (kind, first, content) in enumerate(blocks):
         end = blocks[number + 1][1] if number + 1 < len(blocks) else len(lines)
-        header = [_QUOTE_PREFIX.sub("", l) for l in lines[first:content]]
-        text_lines = [_QUOTE_PREFIX.sub("", l) for l in lines[content:end]]
         # The rest of an Outlook header block (Envoyé, À, Objet) is header, not text.
-        while text_lines and (_HEADER_OTHER.match(fold(text_lines[0]).strip(" *>"))
-                              or _HEADER_FROM.match(fold(text_lines[0]).strip(" *>"))):
-            header.append(text_lines.pop(0))
+        while content < end and (_HEADER_OTHER.match(plain[content].strip(" *"))
+                                 or _HEADER_FROM.match(plain[content].strip(" *"))):
+            content += 1
+        header = [(_QUOTE_PREFIX.sub("", l), plain[first + n]) for n, l in enumerate(lines[first:content])]
+        text_lines = [_QUOTE_PREFIX.sub("", l) for l in lines[content:end]]
         text = "\n".join(text_lines).strip()
         if parts and not parts[-1].text:
             # A separator line directly followed by its "De : ..." block: one block.
@@ -116,16 +117,18 @@ def _history_from(lines: list[str], start: int) -> list[QuotedPart]:
     return [p for p in parts if p.text or p.author]
 
 
-def _author(header: list[str]) -> str:
-    """The address (else the name) a quoted block is attributed to."""
-    candidates = [l for l in header if not _HEADER_OTHER.match(fold(l).strip(" *>"))]
-    for line in candidates:
+def _author(header: list[tuple[str, str]]) -> str:
+    """The address (else the name) a quoted block is attributed to.
+
+    `header`: (line, its folded plain form) for each line of the block's header.
+    """
+    candidates = [(line, plain) for line, plain in header if not _HEADER_OTHER.match(plain.strip(" *"))]
+    for line, _ in candidates:
         found = _EMAIL.search(line)
         if found:
             return found.group().lower().strip(".'")
-    for line in candidates:
-        folded = fold(line).strip()
-        match = _HEADER_FROM.match(folded)
+    for line, plain in candidates:
+        match = _HEADER_FROM.match(plain)
         if match:
             return line.split(":", 1)[1].strip(" *")
         attribution = re.search(r",\s*([^,]+?)\s+(a écrit|a ecrit|wrote)", line)

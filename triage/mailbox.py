@@ -106,15 +106,15 @@ class ImapMailbox:
                 self._call(self.client.create_folder, name)
                 log.info("created folder %r in %s", name, self.name)
 
-    def file(self, uid: int, folder: str) -> None:
-        """Move one message into a folder (MOVE, else COPY + \\Deleted + UID EXPUNGE)."""
+    def file(self, uids: list[int], folder: str) -> None:
+        """Move messages into a folder (MOVE, else COPY + \\Deleted + UID EXPUNGE)."""
         if self.client.has_capability("MOVE"):
-            self._call(self.client.move, [uid], folder)
+            self._call(self.client.move, uids, folder)
             return
-        self._call(self.client.copy, [uid], folder)
-        self._call(self.client.delete_messages, [uid])
+        self._call(self.client.copy, uids, folder)
+        self._call(self.client.delete_messages, uids)
         if self.client.has_capability("UIDPLUS"):
-            self._call(self.client.uid_expunge, [uid])
+            self._call(self.client.uid_expunge, uids)
         else:
             self._call(self.client.expunge)
 

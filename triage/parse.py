@@ -15,7 +15,7 @@ import inscriptis
 import mailparser
 
 from .history import split_history
-from .models import Address, Attachment, Mail, QuotedPart, RawMail
+from .models import Address, Attachment, Mail, RawMail
 from .redact import redact_secrets
 from .rules import Rules
 
@@ -54,10 +54,9 @@ def _build_mail(raw: RawMail, parsed: mailparser.MailParser, rules: Rules) -> Ma
         unparseable = "aucun en-tête de courriel"
     elif sender is None:
         unparseable = "aucune adresse d'expéditeur valide (From)"
-    body = _body_text(message)
+    # Secrets go first: nothing after this line ever sees a pasted password.
+    body, secrets_body = redact_secrets(_body_text(message), rules)
     new_text, quoted = split_history(body)
-    new_text, secrets_new = redact_secrets(new_text, rules)
-    quoted, secrets_quoted = _redact_quoted(quoted, rules)
     subject, secrets_subject = redact_secrets(_one_line(parsed.subject), rules)
     delivered = [a for _, a in parsed.delivered_to or []]
     delivered += [email.utils.parseaddr(v)[1] for k, v in headers if k == "x-original-to"]
@@ -79,7 +78,7 @@ def _build_mail(raw: RawMail, parsed: mailparser.MailParser, rules: Rules) -> Ma
         attachments=tuple(_attachments(message)),
         new_text=new_text,
         quoted=quoted,
-        redactions=secrets_subject + secrets_new + secrets_quoted,
+        redactions=secrets_subject + secrets_body,
         unparseable=unparseable,
         mailbox=raw.mailbox,
     )
@@ -206,12 +205,3 @@ def _attachments(message: Message) -> list[Attachment]:
             size = size * 3 // 4
         found.append(Attachment(_one_line(filename or ""), part.get_content_type(), size))
     return found
-
-
-def _redact_quoted(quoted: tuple[QuotedPart, ...], rules: Rules) -> tuple[tuple[QuotedPart, ...], tuple[str, ...]]:
-    parts, contexts = [], []
-    for part in quoted:
-        text, found = redact_secrets(part.text, rules)
-        parts.append(QuotedPart(part.kind, part.author, text))
-        contexts.extend(found)
-    return tuple(parts), tuple(contexts)

@@ -1,8 +1,9 @@
 """Polling the IMAP mailboxes: once (cron, systemd timer) or for ever (daemon, IDLE).
 
 Per mailbox: take the lease in the store, compare UIDVALIDITY, fetch what is above
-the last UID filed in batches, record each message (one transaction), file it into
-its folder only after that commit, then remember its UID. A message the pipeline
+the last UID filed in batches, record each message (one transaction), file the
+batch into its folders once all its decisions are committed, then remember the
+batch's last UID. A message the pipeline
 fails on goes to the quarantine folder with the error recorded; a database that
 fails stops the mailbox with its mail left in place for the next poll.
 """
@@ -99,6 +100,7 @@ def process_mailbox(box: ImapMailbox, settings: Settings, store: Store, rules: R
             if not mailboxes.take_lease(store, address, owner, datetime.now(UTC)):
                 raise MailboxError(f"{address}: lease lost to another poller")
             batch = uids[start : start + settings.batch_size]
+            destinations: dict[str, list[int]] = {}
             for uid, (data, arrived) in box.fetch(batch).items():
                 outcome = _record(data, uid, box, settings, store, rules, arrived)
                 if outcome.duplicate:
@@ -106,11 +108,13 @@ def process_mailbox(box: ImapMailbox, settings: Settings, store: Store, rules: R
                 else:
                     result.recorded += 1
                 result.quarantined += outcome.quarantined
-                folder = folder_for(outcome, folders)
-                box.file(uid, folder)
-                result.filed[folder] = result.filed.get(folder, 0) + 1
-                mailboxes.save_state(store, address, box.uidvalidity, uid)
+                destinations.setdefault(folder_for(outcome, folders), []).append(uid)
                 bar.update()
+            # Every decision of the batch is committed: file them, one command per folder.
+            for folder, filed in destinations.items():
+                box.file(filed, folder)
+                result.filed[folder] = result.filed.get(folder, 0) + len(filed)
+            mailboxes.save_state(store, address, box.uidvalidity, batch[-1])
 
 
 def _record(data: bytes, uid: int, box: ImapMailbox, settings: Settings, store: Store, rules: Rules,

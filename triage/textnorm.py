@@ -83,7 +83,7 @@ class Folded:
         return " ".join(self.original[begin:finish].split())
 
 
-_WORD_OR_SPACE = re.compile(r"[a-z0-9]+|\s+")
+_LINE_BREAK = re.compile(r"(?<!\n)\n(?!\n)")
 
 
 def fold_with_corrections(text: str, vocabulary: frozenset[str], protected: frozenset[str],
@@ -92,33 +92,33 @@ def fold_with_corrections(text: str, vocabulary: frozenset[str], protected: froz
 
     Why: requesters type fast ("oublie", "expirer", "num") and mail clients wrap lines
     anywhere ("je n'ai pas\nde portable"); the patterns in rules/keywords.toml name
-    each word once, correctly spelt, with single spaces. A blank line stays a
-    line break: it separates clauses.
+    each word once, correctly spelt. A single line break becomes a space (same
+    length); a blank line stays: it separates clauses. Patterns match any run of
+    spaces where they have one (see rules.py). Work per distinct word, not per word:
+    mails carry long disclaimers and quoted history.
     """
-    folded = fold(text)
+    folded = _LINE_BREAK.sub(" ", fold(text))
+    abbreviations = abbreviations or {}
+    fixes = {}
+    for word in set(WORD.findall(folded)):
+        replacement = abbreviations.get(word) or correct_word(word, vocabulary, protected)
+        if replacement is not None:
+            fixes[word] = replacement
+    if not fixes:
+        return Folded(text, folded)
     pieces: list[str] = []
     anchors: list[tuple[int, int]] = []
-    last = 0
-    shift = 0
-    for match in _WORD_OR_SPACE.finditer(folded):
-        chunk = match.group()
-        if chunk[0].isspace():
-            replacement = "\n" if chunk.count("\n") >= 2 else " "
-            if replacement == chunk:
-                continue
-        else:
-            replacement = (abbreviations or {}).get(chunk) or correct_word(chunk, vocabulary, protected)
-            if replacement is None:
-                continue
+    last = shift = 0
+    for match in re.finditer(r"\b(?:" + "|".join(map(re.escape, sorted(fixes, key=len, reverse=True))) + r")\b",
+                             folded):
+        word = match.group()
+        replacement = fixes[word]
         pieces.append(folded[last:match.start()])
         pieces.append(replacement)
-        if len(replacement) != len(chunk):
-            anchors.append((match.start() + shift, match.start()))
-            shift += len(replacement) - len(chunk)
-            anchors.append((match.end() + shift, match.end()))
+        anchors.append((match.start() + shift, match.start()))
+        shift += len(replacement) - len(word)
+        anchors.append((match.end() + shift, match.end()))
         last = match.end()
-    if not pieces:
-        return Folded(text, folded)
     pieces.append(folded[last:])
     return Folded(text, "".join(pieces), tuple(anchors))
 

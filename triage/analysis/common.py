@@ -32,11 +32,18 @@ class RequesterText:
     own_history: Folded  # their own earlier messages quoted or forwarded below
 
 
+# What the checks read at most: a request is said in the first lines; what follows
+# is signatures, disclaimers and older messages, and must not make a mail slow.
+NEW_TEXT_LIMIT = 20_000
+HISTORY_LIMIT = 8_000
+
+
 @lru_cache(maxsize=32)
 def requester_text(mail: Mail, rules: Rules) -> RequesterText:
-    """Fold (once per mail) the subject + new text, and the requester's own quoted text."""
-    new = f"{mail.subject}\n{mail.new_text}"
-    own = "\n".join(p.text for p in mail.quoted if is_requesters_own(p, mail, rules))
+    """Fold (once per mail) the subject + new text, and the requester's own quoted text
+    (the most recent first)."""
+    new = f"{mail.subject}\n{mail.new_text}"[:NEW_TEXT_LIMIT]
+    own = "\n".join(p.text for p in mail.quoted if is_requesters_own(p, mail, rules))[:HISTORY_LIMIT]
     return RequesterText(
         new=fold_with_corrections(new, rules.vocabulary, rules.protected, rules.abbreviations),
         own_history=fold_with_corrections(own, rules.vocabulary, rules.protected, rules.abbreviations),

@@ -6,7 +6,7 @@ import sqlite3
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from alembic import command
@@ -100,10 +100,11 @@ def downgrade(engine: Engine, revision: str) -> None:
 
 @dataclass
 class Store:
-    """An open store: the engine and a session factory."""
+    """An open store: the engine, a session factory, and what never changes once read."""
 
     engine: Engine
     sessions: sessionmaker[Session]
+    mailbox_ids: dict[str, int] = field(default_factory=dict)  # rows are never deleted
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:

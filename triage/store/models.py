@@ -165,6 +165,7 @@ class DecisionRow(Base):
     decided_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     message: Mapped[MessageRow] = relationship(back_populates="decision")
+    case: Mapped[CaseRow | None] = relationship()
 
 
 class ReplyRow(Base):
@@ -186,6 +187,7 @@ class ReplyRow(Base):
     subject: Mapped[str] = mapped_column(Text, default="")
 
     case: Mapped[CaseRow] = relationship(back_populates="replies")
+    answers: Mapped[MessageRow | None] = relationship()
 
 
 class SuppressionRow(Base):
@@ -213,6 +215,7 @@ class EventRow(Base):
     detail: Mapped[str] = mapped_column(Text, default="")
 
     case: Mapped[CaseRow | None] = relationship(back_populates="events")
+    message: Mapped[MessageRow | None] = relationship()
 
 
 class CounterRow(Base):

@@ -83,18 +83,16 @@ def record_message(store: Store, raw: RawMail, mail: Mail, findings: tuple[Findi
                    uid: int | None = None) -> Outcome:
     """Record one message and its consequences, once, in one transaction."""
     key = fingerprint(raw.data, mail)
-    with store.transaction() as session:
-        seen = _already_recorded(session, key, mail.mailbox, uidvalidity, uid)
-        if seen is not None:
-            return _duplicate(raw.origin, seen)  # without writing a second raw copy
-    raw_path, raw_note = keep_raw_copy(raw, mail, raw_dir, now)
     try:
         with store.transaction() as session:
             lock_requester(session, mail.sender.address if mail.sender else key)
             seen = _already_recorded(session, key, mail.mailbox, uidvalidity, uid)
             if seen is not None:
-                return _duplicate(raw.origin, seen)
-            return _record(session, raw, mail, findings, rules, now, key, raw_path, raw_note, uidvalidity, uid)
+                return _duplicate(raw.origin, seen)  # and no second raw copy
+            raw_path, raw_note = keep_raw_copy(raw, mail, raw_dir, now)
+            mailbox_id = _mailbox_id(store, session, mail.mailbox or receiving_mailbox(mail, rules)[0], rules)
+            return _record(session, raw, mail, findings, rules, now, key, raw_path, raw_note, uidvalidity, uid,
+                           mailbox_id)
     except IntegrityError:
         # Another process recorded the same message between our check and insert.
         with store.transaction() as session:
@@ -155,7 +153,7 @@ def record_quarantined(store: Store, raw: RawMail, error: str, department: str, 
 
 def _record(session: Session, raw: RawMail, mail: Mail, findings: tuple[Finding, ...], rules: Rules,
             now: datetime, key: str, raw_path: str | None, raw_note: str, uidvalidity: int | None,
-            uid: int | None) -> Outcome:
+            uid: int | None, mailbox_id: int | None) -> Outcome:
     identifiers = tuple(f.value for f in findings if f.check == "identifier" and f.hit)
     bounced = _bounced_reply(session, raw.data, mail, rules)
     if bounced is not None:
@@ -164,10 +162,12 @@ def _record(session: Session, raw: RawMail, mail: Mail, findings: tuple[Finding,
         case, threading = find_case(session, mail, identifiers, now)
     known = _known_facts(session, case)
     decision = decide(mail, findings, known)
-    # The mailbox this message arrived in (not its case's: a thread may span two).
-    mailbox = _mailbox(session, mail.mailbox or receiving_mailbox(mail, rules)[0], rules)
+    joined = case is not None
+    if case is None:
+        case = _open_case(session, mail, decision, now)
+    # Objects are linked by relationships and written by one flush at commit.
     message = MessageRow(
-        mailbox_id=mailbox.id if mailbox else None, uidvalidity=uidvalidity, uid=uid, fingerprint=key,
+        mailbox_id=mailbox_id, uidvalidity=uidvalidity, uid=uid, fingerprint=key, case=case,
         sha256=hashlib.sha256(raw.data).hexdigest(), message_id=mail.message_id, in_reply_to=mail.in_reply_to,
         references=list(mail.references), origin=raw.origin, received_at=now, sent_at=mail.date,
         sender=mail.sender.address if mail.sender else "", sender_name=mail.sender.name if mail.sender else "",
@@ -175,13 +175,8 @@ def _record(session: Session, raw: RawMail, mail: Mail, findings: tuple[Finding,
         parse_error=mail.unparseable or "", raw_path=raw_path, raw_note=raw_note,
     )
     session.add(message)
-    session.flush()
-    if case is None:
-        case = _open_case(session, mail, decision, rules, now)
-    else:
+    if joined:
         _log(session, case, message, now, "message_joined", detail=threading)
-    message.case = case
-    session.flush()
     session.add(_decision_row(message, case, decision, rules, now))
     status = _apply_decision(session, case, message, mail, decision, rules, now)
     if bounced is not None:
@@ -218,7 +213,8 @@ def _flag_bounce(session: Session, reply: ReplyRow, message: MessageRow, now: da
     suppression = session.get(SuppressionRow, reply.recipient)
     if suppression is None:
         session.add(SuppressionRow(address=reply.recipient, until=now + BOUNCE_SUPPRESSION,
-                                   reason=f"notre réponse {reply.outgoing_message_id} n'a pas été distribuée", case_id=case.id))
+                                   reason=f"notre réponse {reply.outgoing_message_id} n'a pas été distribuée",
+                                   case_id=case.id))
     else:
         suppression.until, suppression.case_id = now + BOUNCE_SUPPRESSION, case.id
     if case.status not in (NEEDS_REVIEW, CLOSED):
@@ -242,13 +238,16 @@ def insert_if_absent(session: Session, model: type, **values: object) -> None:
     session.execute(insert(model).values(**values).on_conflict_do_nothing())
 
 
-def _mailbox(session: Session, address: str | None, rules: Rules) -> MailboxRow | None:
+def _mailbox_id(store: Store, session: Session, address: str | None, rules: Rules) -> int | None:
+    """The id of the mailbox a message arrived in (its row created on first sight)."""
     if not address:
         return None
-    department = rules.mailboxes.get(address)
-    insert_if_absent(session, MailboxRow, address=address, last_uid=0,
-                      department=department.code if department else "00")
-    return session.scalars(select(MailboxRow).where(MailboxRow.address == address)).one()
+    if address not in store.mailbox_ids:
+        department = rules.mailboxes.get(address)
+        insert_if_absent(session, MailboxRow, address=address, last_uid=0,
+                         department=department.code if department else "00")
+        store.mailbox_ids[address] = session.scalars(select(MailboxRow.id).where(MailboxRow.address == address)).one()
+    return store.mailbox_ids[address]
 
 
 def next_reference(session: Session, department: str, year: int) -> str:
@@ -260,7 +259,7 @@ def next_reference(session: Session, department: str, year: int) -> str:
     return f"SPL-PES-{department}-{year}-{number:06d}"
 
 
-def _open_case(session: Session, mail: Mail, decision: Decision, rules: Rules, now: datetime) -> CaseRow:
+def _open_case(session: Session, mail: Mail, decision: Decision, now: datetime) -> CaseRow:
     department = decision.facts.mailbox_department or decision.department or "00"
     case = CaseRow(
         reference=next_reference(session, department, now.year), department=department,
@@ -270,14 +269,13 @@ def _open_case(session: Session, mail: Mail, decision: Decision, rules: Rules, n
         requester_nominative=decision.sender_nominative, status=NEW, opened_at=now, updated_at=now,
     )
     session.add(case)
-    session.flush()
     _log(session, case, None, now, "case_opened", new_status=NEW, detail=f"référence {case.reference}")
     return case
 
 
 def _decision_row(message: MessageRow, case: CaseRow, decision: Decision, rules: Rules, now: datetime) -> DecisionRow:
     return DecisionRow(
-        message_id=message.id, case_id=case.id, action=decision.action, kind=decision.case,
+        message=message, case=case, action=decision.action, kind=decision.case,
         department=decision.department, identifier=decision.identifier, missing=list(decision.missing),
         warnings=list(decision.warnings), reason=decision.reason, facts=decision.facts.as_dict(),
         findings=[asdict(f) for f in decision.findings], rules_version=rules.version, decided_at=now,
@@ -323,11 +321,11 @@ def _queue_reply(session: Session, case: CaseRow, message: MessageRow, decision:
     template = REPLY_TEMPLATE.get(decision.action)
     if template is None or case.status == previous or not may_answer(case.requester_address, rules):
         return None
-    for pending in session.scalars(select(ReplyRow).where(ReplyRow.case_id == case.id,
-                                                          ReplyRow.status == REPLY_PENDING)):
+    pending_replies = [r for r in case.replies if r.status == REPLY_PENDING] if case.id is not None else []
+    for pending in pending_replies:
         pending.status = REPLY_SUPERSEDED
         _log(session, case, message, now, "reply_superseded", detail=f"{pending.template} {pending.outgoing_message_id}")
-    reply = ReplyRow(case_id=case.id, answers_message_id=message.id, template=template,
+    reply = ReplyRow(case=case, answers=message, template=template,
                      recipient=case.requester_address, status=REPLY_PENDING, attempts=0, created_at=now,
                      outgoing_message_id=f"<spl-pes.{uuid.uuid4().hex}@{rules.domain}>")
     session.add(reply)
@@ -346,5 +344,5 @@ def may_answer(address: str, rules: Rules) -> bool:
 def _log(session: Session, case: CaseRow | None, message: MessageRow | None, now: datetime, kind: str,
          old_status: str | None = None, new_status: str | None = None, detail: str = "",
          actor: str = ROBOT) -> None:
-    session.add(EventRow(case_id=case.id if case else None, message_id=message.id if message else None, at=now,
-                         actor=actor, kind=kind, old_status=old_status, new_status=new_status, detail=detail))
+    session.add(EventRow(case=case, message=message, at=now, actor=actor, kind=kind, old_status=old_status,
+                         new_status=new_status, detail=detail))
