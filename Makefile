@@ -32,8 +32,9 @@ eval: $(BIN)/.installed
 	$(BIN)/triage eval tests/heldout
 	$(BIN)/triage eval tests/heldout2
 
+# Against a real Dovecot (as root, like the tests) and the local PostgreSQL; ~45 min.
 bench: $(BIN)/.installed
-	$(BIN)/python bench/classify_throughput.py
+	$(BIN)/python bench/run.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -15,6 +15,8 @@ from email.utils import format_datetime, formataddr
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from triage.textnorm import fold
+
 ROOT = Path(__file__).resolve().parent.parent
 FIRST = ["jean", "marie", "sophie", "pierre", "isabelle", "nathalie", "philippe", "sandrine", "laurent", "valerie",
          "christophe", "celine", "frederic", "aurelie", "olivier", "helene", "stephane", "corinne", "patrick", "agnes"]
@@ -60,6 +62,7 @@ def make_message(number: int, department: str, rng: random.Random, templates: li
     """
     first, last = rng.choice(FIRST), rng.choice(LAST)
     commune, postal, _ = rng.choice([c for c in COMMUNES if c[2] == department] or COMMUNES)
+    domain = f"mairie-{fold(commune)}.fr"
     target = rng.randint(2_000, 38_000)
     when = datetime(2026, 3, 2, tzinfo=UTC) + timedelta(minutes=number)
     text = (_plain_body(rng.choice(templates)) + f"\n\n{first.title()} {last.upper()}\nSecrétariat de mairie\n"
@@ -71,12 +74,12 @@ def make_message(number: int, department: str, rng: random.Random, templates: li
         history += _quoted_reply(rng, templates, when - timedelta(days=len(history) // 2000 + 1))
     text += history
     message = EmailMessage()
-    message["From"] = formataddr((f"{first.title()} {last.title()}", f"{first}.{last}{number}@mairie-{commune.lower()}.fr"))
+    message["From"] = formataddr((f"{first.title()} {last.title()}", f"{first}.{last}{number}@{domain}"))
     message["To"] = f"ddfip{department}.pgp.spl-pes@dgfip.finances.gouv.fr"
     message["Subject"] = rng.choice(["Mot de passe expiré", "mot de passe oublié", "RE: accès portail DGFiP",
                                      "Identifiant -xt", "compte bloqué", "Demande de réinitialisation"])
     message["Date"] = format_datetime(when)
-    message["Message-ID"] = f"<bench-{department}-{number}-{rng.getrandbits(32):08x}@mairie-{commune.lower()}.fr>"
+    message["Message-ID"] = f"<bench-{department}-{number}-{rng.getrandbits(32):08x}@{domain}>"
     html = ("<html><head><style>p{margin:0}</style></head><body>"
             + "".join(f"<p>{line}</p>" if line else "<p>&nbsp;</p>" for line in text.split("\n")) + "</body></html>")
     if flavour in (0, 10, 15):  # HTML-only
