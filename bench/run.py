@@ -36,7 +36,8 @@ from tests.servers import DEPARTMENTS, PASSWORD, Dovecot  # noqa: E402
 from triage.config import load_settings  # noqa: E402
 from triage.models import RawMail  # noqa: E402
 from triage.pipeline import classify  # noqa: E402
-from triage.poller import poll_mailbox, poller_id  # noqa: E402
+from triage.owner import new_owner  # noqa: E402
+from triage.poller import poll_mailbox  # noqa: E402
 from triage.rules import load_rules  # noqa: E402
 from triage.store import mailboxes  # noqa: E402
 from triage.store.database import open_store  # noqa: E402
@@ -143,7 +144,7 @@ def idle_poll(server: Dovecot, folder: Path, department: str, size: int) -> tupl
         top = max(client.search(["ALL"]))
     mailboxes.ensure_mailbox(store, config.address, department)
     mailboxes.save_state(store, config.address, int(selected[b"UIDVALIDITY"]), top)  # all already filed
-    owner = poller_id()
+    owner = new_owner()
     # Dovecot rescans a maildir written less than a second or two ago at every SELECT;
     # a real mailbox is not being rewritten by a benchmark: let it settle, warm up once.
     time.sleep(3)

@@ -2,11 +2,14 @@
 never to a robot, within the caps and the breaker, through SMTP outages."""
 
 import email
+import socket
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from email import policy
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from tests.conftest import MAILBOX_07, build_eml
 from triage.cli import main
@@ -195,35 +198,72 @@ def test_a_451_is_retried_and_a_550_fails_and_is_shown(dovecot, reply_config, sm
             in capsys.readouterr().out)
 
 
-def test_a_crash_between_send_and_mark_does_not_send_twice(dovecot, reply_config, smtp_sink, capsys, monkeypatch):
-    dovecot.append("07", request(70))
+def as_if_killed(config):
+    """What kill -9 leaves: the claims of a process that no longer exists on this host."""
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    store = store_of(config)
+    try:
+        with store.transaction() as session:
+            session.execute(update(ReplyRow).where(ReplyRow.claimed_by.is_not(None))
+                            .values(claimed_by=f"{socket.gethostname()}:{child.pid}:dead"))
+    finally:
+        store.dispose()
 
+
+def crash_in(monkeypatch, config, target, name):
     def killed(*args, **kwargs):
-        raise SystemExit("killed between send and mark")
+        raise SystemExit(f"killed in {name}")
 
     with monkeypatch.context() as patch, pytest.raises(SystemExit):
-        patch.setattr(Outbox, "_mark_sent", killed)
-        main(["--config", str(reply_config), "poll"])
-    assert len(smtp_sink.received) == 1 and [s for _, s, _, _ in replies(reply_config)] == ["sending"]
+        patch.setattr(target, name, killed)
+        main(["--config", str(config), "poll"])
+    as_if_killed(config)
+
+
+def test_a_crash_before_the_final_dot_sends_it_once_later(dovecot, reply_config, smtp_sink, capsys, monkeypatch):
+    dovecot.append("07", request(65))
+    crash_in(monkeypatch, reply_config, Outbox, "_delivering")
+    assert smtp_sink.received == [], "the server never got the end of DATA"
+    assert [s for _, s, _, _ in replies(reply_config)] == ["sending"]
+    code, _ = poll(reply_config, capsys)
+    assert code == 0 and len(smtp_sink.received) == 1
+    assert [s for _, s, _, _ in replies(reply_config)] == ["sent"]
+
+
+def test_a_crash_between_send_and_mark_does_not_send_twice(dovecot, reply_config, smtp_sink, capsys, monkeypatch):
+    dovecot.append("07", request(70))
+    crash_in(monkeypatch, reply_config, Outbox, "_mark_sent")
+    assert len(smtp_sink.received) == 1 and [s for _, s, _, _ in replies(reply_config)] == ["delivering"]
     code, out = poll(reply_config, capsys)
     assert code == 0 and "1 found already sent" in out.out
     assert len(smtp_sink.received) == 1
     assert [s for _, s, _, _ in replies(reply_config)] == ["sent"]
 
 
-def test_a_crash_before_the_copy_reached_sent_sends_again(dovecot, reply_config, smtp_sink, capsys, monkeypatch):
+def test_a_crash_after_the_final_dot_without_a_copy_is_unconfirmed_never_resent(dovecot, reply_config, smtp_sink,
+                                                                                 capsys, monkeypatch):
     dovecot.append("07", request(80))
     from triage.mailbox import ImapMailbox
 
-    def killed(*args, **kwargs):
-        raise SystemExit("killed before the copy")
-
-    with monkeypatch.context() as patch, pytest.raises(SystemExit):
-        patch.setattr(ImapMailbox, "append_copy", killed)
-        main(["--config", str(reply_config), "poll"])
+    crash_in(monkeypatch, reply_config, ImapMailbox, "append_copy")
+    code, out = poll(reply_config, capsys)
+    assert code == 0 and "1 unconfirmed" in out.out
     poll(reply_config, capsys)
-    assert len(smtp_sink.received) == 2, "the documented window: sent again rather than lost"
-    assert [s for _, s, _, _ in replies(reply_config)] == ["sent"]
+    assert len(smtp_sink.received) == 1, "perhaps received: never sent a second time"
+    assert [s for _, s, _, _ in replies(reply_config)] == ["unconfirmed"]
+    main(["--config", str(reply_config), "outbox", "status"])
+    assert "unconfirmed: SPL-PES-07-2026-000001 acknowledge to agent80.dupont@mairie-lamastre.fr" in capsys.readouterr().out
+
+
+def test_a_live_pollers_claim_is_never_taken_over(dovecot, reply_config, smtp_sink, capsys, monkeypatch):
+    dovecot.append("07", request(85))
+    with monkeypatch.context() as patch, pytest.raises(SystemExit):
+        patch.setattr(Outbox, "_delivering", lambda *a: (_ for _ in ()).throw(SystemExit("stopped mid-send")))
+        main(["--config", str(reply_config), "poll"])
+    # This process is alive: its claim stands (another poller may be sending it right now).
+    poll(reply_config, capsys)
+    assert smtp_sink.received == [] and [s for _, s, _, _ in replies(reply_config)] == ["sending"]
 
 
 def test_dry_run_records_everything_writes_replies_to_files_and_sends_nothing(dovecot, reply_config, smtp_sink, capsys):

@@ -293,6 +293,8 @@ def describe_outbox(report: OutboxReport, settings: Settings) -> str:
             f"{report.suppressed} suppressed, {report.held} held by the per-address limit")
     if report.recovered:
         line += f", {report.recovered} found already sent"
+    if report.unconfirmed:
+        line += f", {report.unconfirmed} unconfirmed (cut off after the end of DATA: check, never resent)"
     if report.breaker_open:
         line += (f". CIRCUIT BREAKER OPEN: {report.sent_last_hour} sent in the last hour "
                  f"(limit {settings.replies.breaker_per_hour}); sending stopped")
@@ -356,7 +358,7 @@ def run_outbox_status(args: argparse.Namespace) -> int:
     if status.breaker_open:
         print("CIRCUIT BREAKER OPEN: sending is stopped; replies wait until the hourly count falls.")
     for line in status.failures:
-        print(f"failed: {line}")
+        print(line)
     return 1 if status.breaker_open else 0
 
 

@@ -2,16 +2,24 @@
 
 Each reply was queued, with its final Message-ID, in the transaction of the decision
 that called for it. Sending it: claim it (pending → sending, one conditional UPDATE,
-so two pollers never both send it), send it, put a copy in the mailbox's Sent folder,
-mark it sent. A reply found `sending` after a crash is sent again only if its
-Message-ID is not in the Sent folder.
+so two pollers never both send it), run the SMTP dialogue up to the last line of
+DATA, commit `delivering`, send the final dot, put a copy in the mailbox's Sent
+folder, mark it sent.
+
+After a crash, a reply found `sending` never reached the point where the server
+could accept it: it is sent again. One found `delivering` was perhaps accepted: it is
+marked sent when its copy is in Sent, else `unconfirmed` and shown to agents, never
+sent again by itself. Nothing is ever sent twice; the price is a window of a few
+milliseconds per reply where a crash leaves an agent to check.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import smtplib
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.message import EmailMessage
@@ -23,24 +31,66 @@ from sqlalchemy.orm import Session
 from .config import MailboxConfig, Server, Settings
 from .errors import MailboxError, TriageError
 from .mailbox import ImapMailbox
+from .owner import gone, new_owner
 from .replies import ReplyContent, build_message, one_line, write_dry_run
 from .rules import Rules
 from .store.database import Store
-from .store.models import (CLOSED, REPLY_DRY_RUN, REPLY_FAILED, REPLY_PENDING, REPLY_SENDING, REPLY_SENT,
-                           REPLY_SUPPRESSED, RESOLVED, EventRow, MessageRow, ReplyRow, SuppressionRow)
+from .store.models import (CLOSED, REPLY_DELIVERING, REPLY_DRY_RUN, REPLY_FAILED, REPLY_PENDING, REPLY_SENDING,
+                           REPLY_SENT, REPLY_SUPPRESSED, REPLY_UNCONFIRMED, RESOLVED, EventRow, MessageRow, ReplyRow,
+                           SuppressionRow)
 
 log = logging.getLogger(__name__)
 
 DAY = timedelta(hours=24)
 MAX_BACKOFF = timedelta(hours=6)
+CLAIM_TIMEOUT = timedelta(minutes=15)  # far above the SMTP timeout of one reply
 
 
 class SmtpError(TriageError):
-    """The SMTP server refused or could not be reached; `permanent` for a 5xx answer."""
+    """The SMTP server refused or could not be reached; `permanent` for a 5xx answer;
+    `uncertain` when the session broke after the final dot of DATA, before the answer."""
 
-    def __init__(self, message: str, permanent: bool) -> None:
+    def __init__(self, message: str, permanent: bool, uncertain: bool = False) -> None:
         super().__init__(message)
         self.permanent = permanent
+        self.uncertain = uncertain
+
+
+class _FinalDotData:
+    """DATA sent up to its final dot, then a callback, then the dot.
+
+    Before the dot, no server delivers the message (RFC 5321, 4.1.1.4); after it, it
+    may have. The callback records that point so a crash on either side of it is
+    told apart. Same steps as smtplib.SMTP.data otherwise.
+    """
+
+    before_final_dot: Callable[[], None] = staticmethod(lambda: None)
+    past_final_dot = False
+
+    def data(self, msg: bytes) -> tuple[int, bytes]:
+        self.putcmd("data")
+        code, answer = self.getreply()
+        if code != 354:
+            raise smtplib.SMTPDataError(code, answer)
+        payload = re.sub(rb"(?m)^\.", b"..", msg)  # dot-stuffing
+        if not payload.endswith(b"\r\n"):
+            payload += b"\r\n"
+        self.send(payload)
+        self.before_final_dot()
+        self.past_final_dot = True
+        self.send(b".\r\n")
+        code, answer = self.getreply()
+        if code != 250:
+            raise smtplib.SMTPDataError(code, answer)
+        return code, answer
+
+
+class _Smtp(_FinalDotData, smtplib.SMTP):
+    pass
+
+
+class _SmtpSsl(_FinalDotData, smtplib.SMTP_SSL):
+    pass
 
 
 class SmtpSender:
@@ -49,13 +99,19 @@ class SmtpSender:
     def __init__(self, server: Server, timeout: float = 30) -> None:
         self.server = server
         self.timeout = timeout
-        self.connection: smtplib.SMTP | None = None
+        self.connection: _Smtp | _SmtpSsl | None = None
 
-    def send(self, message: EmailMessage) -> None:
-        """Send one message, or raise SmtpError saying whether to try again."""
+    def send(self, message: EmailMessage, before_final_dot: Callable[[], None] = lambda: None) -> None:
+        """Send one message, or raise SmtpError saying whether to try again.
+
+        `before_final_dot` runs once the server has the whole message but before it
+        can accept it; if it raises, the session is dropped and nothing is delivered.
+        """
         try:
             if self.connection is None:
                 self.connection = self._connect()
+            self.connection.before_final_dot = before_final_dot
+            self.connection.past_final_dot = False
             refused = self.connection.send_message(message)
         except smtplib.SMTPRecipientsRefused as error:
             code, text = next(iter(error.recipients.values()))
@@ -69,8 +125,15 @@ class SmtpSender:
             text = error.smtp_error.decode(errors="replace") if isinstance(error.smtp_error, bytes) else error.smtp_error
             raise SmtpError(f"{error.smtp_code} {text}", permanent=error.smtp_code >= 500) from None
         except (smtplib.SMTPException, OSError, socket.timeout) as error:
+            uncertain = self.connection is not None and self.connection.past_final_dot
             self.close()
+            if uncertain:
+                raise SmtpError(f"connexion SMTP coupée après l'envoi, avant la réponse du serveur : {error}",
+                                permanent=False, uncertain=True) from None
             raise SmtpError(f"serveur SMTP injoignable : {error}", permanent=False) from None
+        except BaseException:
+            self.abort()  # the callback failed (the store): drop the session before the dot
+            raise
         if refused:
             raise SmtpError(f"destinataire refusé : {refused}", permanent=True)
 
@@ -78,9 +141,9 @@ class SmtpSender:
         server = self.server
         context = server.tls_context()
         if server.security == "ssl":
-            connection = smtplib.SMTP_SSL(server.host, server.port, timeout=self.timeout, context=context)
+            connection = _SmtpSsl(server.host, server.port, timeout=self.timeout, context=context)
         else:
-            connection = smtplib.SMTP(server.host, server.port, timeout=self.timeout)
+            connection = _Smtp(server.host, server.port, timeout=self.timeout)
         try:
             if server.security == "starttls":
                 connection.starttls(context=context)
@@ -90,6 +153,12 @@ class SmtpSender:
             connection.close()  # a refused login must not leak the socket
             raise
         return connection
+
+    def abort(self) -> None:
+        """Cut the session without QUIT: in the middle of DATA, QUIT would be read as text."""
+        if self.connection is not None:
+            self.connection.close()
+            self.connection = None
 
     def close(self) -> None:
         """End the session, quietly."""
@@ -112,6 +181,7 @@ class OutboxReport:
     held: int = 0
     dry_run: int = 0
     recovered: int = 0
+    unconfirmed: int = 0
     breaker_open: bool = False
     sent_last_hour: int = 0
     errors: list[str] = field(default_factory=list)
@@ -126,6 +196,7 @@ class Outbox:
         self.rules = rules
         self.dry_run = dry_run
         self.sender = SmtpSender(settings.smtp) if settings.smtp else None
+        self.owner = new_owner()
         self._imap: dict[str, ImapMailbox] = {}
 
     def flush(self, now: datetime) -> OutboxReport:
@@ -217,7 +288,8 @@ class Outbox:
                 return
             # Claim: from now on a crash leaves it "sending", checked against Sent later.
             claimed = session.execute(update(ReplyRow).where(ReplyRow.id == reply.id, ReplyRow.status == REPLY_PENDING)
-                                      .values(status=REPLY_SENDING, attempts=ReplyRow.attempts + 1))
+                                      .values(status=REPLY_SENDING, attempts=ReplyRow.attempts + 1,
+                                              claimed_by=self.owner, claimed_at=now))
             if claimed.rowcount != 1:
                 return
             data = message.as_bytes()
@@ -225,12 +297,16 @@ class Outbox:
 
     def _transmit(self, reply_id: int, message: EmailMessage, data: bytes, now: datetime, report: OutboxReport) -> None:
         try:
-            self.sender.send(message)
+            self.sender.send(message, before_final_dot=lambda: self._delivering(reply_id))
         except SmtpError as error:
             with self.store.transaction() as session:
                 reply = session.get(ReplyRow, reply_id)
                 reply.last_error = str(error)[:1000]
-                if error.permanent:
+                if error.uncertain:
+                    reply.status = REPLY_UNCONFIRMED
+                    _event(session, reply, now, "reply_unconfirmed", f"{reply.template} à {reply.recipient} : {error}")
+                    report.unconfirmed += 1
+                elif error.permanent:
                     reply.status = REPLY_FAILED
                     _event(session, reply, now, "reply_failed", f"{reply.template} à {reply.recipient} : {error}")
                     report.failed += 1
@@ -251,6 +327,13 @@ class Outbox:
         self._mark_sent(reply_id, now)
         report.sent += 1
 
+    def _delivering(self, reply_id: int) -> None:
+        """The point after which the server may have the reply: a crash from here on
+        must not send it again."""
+        with self.store.transaction() as session:
+            session.execute(update(ReplyRow).where(ReplyRow.id == reply_id, ReplyRow.status == REPLY_SENDING)
+                            .values(status=REPLY_DELIVERING))
+
     def _mark_sent(self, reply_id: int, now: datetime, detail: str = "") -> None:
         with self.store.transaction() as session:
             reply = session.get(ReplyRow, reply_id)
@@ -263,10 +346,17 @@ class Outbox:
                 case.status, case.closed_at, case.updated_at = CLOSED, now, now
 
     def _recover(self, now: datetime, report: OutboxReport) -> None:
-        """Replies left `sending` by a crash: sent if their copy is in Sent, else due again."""
+        """Replies a crash left behind: `sending` ones are due again (no server can have
+        them); `delivering` ones are sent if their copy is in Sent, else unconfirmed."""
         with self.store.transaction() as session:
-            stuck = list(session.scalars(select(ReplyRow).where(ReplyRow.status == REPLY_SENDING)))
-            stuck = [(r.id, r.outgoing_message_id, r.case.department) for r in stuck]
+            interrupted = [r for r in session.scalars(select(ReplyRow).where(
+                ReplyRow.status.in_((REPLY_SENDING, REPLY_DELIVERING)))) if self._abandoned(r, now)]
+            for reply in interrupted:
+                if reply.status == REPLY_SENDING:
+                    reply.status, reply.next_attempt_at, reply.claimed_by = REPLY_PENDING, None, None
+                    reply.last_error = "envoi interrompu avant que le serveur ne puisse l'accepter : renvoyée"
+            stuck = [(r.id, r.outgoing_message_id, r.case.department) for r in interrupted
+                     if r.status == REPLY_DELIVERING]
         for reply_id, message_id, department in stuck:
             try:
                 box = self._mailbox(department)
@@ -278,13 +368,25 @@ class Outbox:
             if found:
                 self._mark_sent(reply_id, now, " (retrouvée dans les éléments envoyés après une interruption)")
                 report.recovered += 1
-            else:
-                with self.store.transaction() as session:
-                    reply = session.get(ReplyRow, reply_id)
-                    reply.status, reply.next_attempt_at = REPLY_PENDING, None
-                    reply.last_error = "envoi interrompu avant sa copie dans les éléments envoyés : renvoyée"
+                continue
+            with self.store.transaction() as session:
+                reply = session.get(ReplyRow, reply_id)
+                reply.status = REPLY_UNCONFIRMED
+                reply.last_error = ("envoi interrompu après sa transmission au serveur SMTP, sans confirmation : "
+                                    "peut-être reçue, jamais renvoyée automatiquement")
+                _event(session, reply, now, "reply_unconfirmed", f"{reply.template} à {reply.recipient}")
+            report.unconfirmed += 1
+            log.warning("reply %s: interrupted after the end of DATA; unconfirmed, not sent again", message_id)
 
     # --- helpers ------------------------------------------------------------------
+
+    def _abandoned(self, reply: ReplyRow, now: datetime) -> bool:
+        """A claim whose poller is gone: killed on this host, or silent for too long
+        (another poller may be sending it right now: never touch a live claim)."""
+        if reply.claimed_by == self.owner:
+            return False
+        return (not reply.claimed_by or gone(reply.claimed_by) or reply.claimed_at is None
+                or reply.claimed_at < now - CLAIM_TIMEOUT)
 
     def _mailbox_config(self, department: str) -> MailboxConfig | None:
         return next((m for m in self.settings.mailboxes if m.department == department), None)
@@ -344,7 +446,7 @@ class OutboxStatus:
     by_status: dict[str, int]
     sent_last_hour: int
     breaker_open: bool
-    failures: list[str]
+    failures: list[str]  # failed, and unconfirmed (perhaps received): an agent checks
 
 
 def outbox_status(store: Store, settings: Settings, now: datetime) -> OutboxStatus:
@@ -353,6 +455,7 @@ def outbox_status(store: Store, settings: Settings, now: datetime) -> OutboxStat
         by_status = dict(session.execute(select(ReplyRow.status, func.count()).group_by(ReplyRow.status)).all())
         sent_last_hour = session.scalar(select(func.count()).select_from(ReplyRow).where(
             ReplyRow.status == REPLY_SENT, ReplyRow.sent_at >= now - timedelta(hours=1)))
-        failures = [f"{r.case.reference} {r.template} to {r.recipient}: {r.last_error}"
-                    for r in session.scalars(select(ReplyRow).where(ReplyRow.status == REPLY_FAILED))]
+        failures = [f"{r.status}: {r.case.reference} {r.template} to {r.recipient}: {r.last_error}"
+                    for r in session.scalars(select(ReplyRow).where(
+                        ReplyRow.status.in_((REPLY_FAILED, REPLY_UNCONFIRMED))).order_by(ReplyRow.id))]
     return OutboxStatus(by_status, sent_last_hour, sent_last_hour >= settings.replies.breaker_per_hour, failures)

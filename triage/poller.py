@@ -11,11 +11,8 @@ fails stops the mailbox with its mail left in place for the next poll.
 from __future__ import annotations
 
 import logging
-import os
-import socket
 import sys
 import threading
-import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -27,6 +24,7 @@ from .errors import MailboxError, StoreError, TriageError
 from .mailbox import ImapMailbox
 from .models import Outcome, RawMail
 from .outbox import Outbox, OutboxReport
+from .owner import new_owner
 from .pipeline import process_one
 from .rules import Rules
 from .store import mailboxes
@@ -45,11 +43,6 @@ FOLDER_OF_ACTION = {
     "request_info": "processed",
 }
 PROGRESS_FROM = 20  # a progress bar for a backlog of at least this many messages
-
-
-def poller_id() -> str:
-    """Who holds a lease: host, process and a random part."""
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
 def folder_for(outcome: Outcome, folders: Folders) -> str:
@@ -160,7 +153,7 @@ def poll_all(settings: Settings, store: Store, rules: Rules,
              dry_run: bool = False) -> tuple[list[MailboxResult], OutboxReport]:
     """One pass over every configured mailbox (a failing one does not stop the others),
     then the outbox."""
-    owner = poller_id()
+    owner = new_owner()
     results = [poll_mailbox(config, settings, store, rules, owner) for config in settings.mailboxes]
     return results, Outbox(store, settings, rules, dry_run).flush(datetime.now(UTC))
 
@@ -168,7 +161,7 @@ def poll_all(settings: Settings, store: Store, rules: Rules,
 def watch_mailbox(config: MailboxConfig, settings: Settings, store: Store, rules: Rules, stop: threading.Event,
                   idle_seconds: float = 300, max_backoff: float = 300, dry_run: bool = False) -> None:
     """The daemon's loop for one mailbox: process, IDLE (else sleep), repeat; reconnect with backoff."""
-    owner = poller_id()
+    owner = new_owner()
     backoff = 1.0
     mailboxes.ensure_mailbox(store, config.address, config.department)
     while not stop.is_set():

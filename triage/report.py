@@ -22,7 +22,7 @@ from .agent_view import local
 from .replies import environment
 from .rules import Rules
 from .store.models import (OPEN_STATUSES, READY_FOR_AGENT, NEEDS_REVIEW, REPLY_BOUNCED, REPLY_FAILED,
-                           REPLY_PENDING, REPLY_SENDING, STATUSES, WAITING_REQUESTER, CaseRow, MessageRow,
+                           REPLY_PENDING, REPLY_SENDING, REPLY_UNCONFIRMED, STATUSES, WAITING_REQUESTER, CaseRow, MessageRow,
                            ReplyRow)
 
 EXCERPT = 300  # characters of a message's (redacted) new text shown to agents
@@ -105,11 +105,12 @@ def build_department(session: Session, rules: Rules, code: str, now: datetime) -
                 report.ignored.append({"reference": case.reference, "received": local(message.received_at),
                                        "sender": message.sender, "subject": message.subject or "", "reason": reason})
         for reply in case.replies:
-            if reply.status in (REPLY_FAILED, REPLY_BOUNCED) or (
+            if reply.status in (REPLY_FAILED, REPLY_BOUNCED, REPLY_UNCONFIRMED) or (
                     reply.status in (REPLY_PENDING, REPLY_SENDING) and reply.last_error):
                 report.replies_blocked.append({
                     "reference": case.reference, "template": reply.template, "recipient": reply.recipient,
-                    "status": reply.status, "error": reply.last_error, "created": local(reply.created_at)})
+                    "status": wording.REPLY_STATUS.get(reply.status, reply.status), "error": reply.last_error,
+                    "created": local(reply.created_at)})
     report.to_handle.sort(key=lambda line: -line.age_days)
     report.waiting.sort(key=lambda line: -line.age_days)
     return report

@@ -47,6 +47,20 @@ EVENT = {
     "reply_suppressed": "réponse non envoyée (règle de sécurité)",
     "reply_dry_run": "réponse écrite dans un fichier (mode simulation)",
     "reply_bounced": "réponse non distribuée (retour à l'expéditeur)",
+    "reply_unconfirmed": "envoi de la réponse interrompu : réception non confirmée, jamais renvoyée",
+}
+
+REPLY_STATUS = {
+    "pending": "en attente",
+    "sending": "envoi en cours",
+    "delivering": "envoi en cours",
+    "sent": "envoyée",
+    "failed": "échec",
+    "superseded": "remplacée",
+    "suppressed": "non envoyée (règle de sécurité)",
+    "bounced": "non distribuée",
+    "dry_run": "simulation",
+    "unconfirmed": "non confirmée : à vérifier",
 }
 
 WARNING = {

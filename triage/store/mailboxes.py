@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import or_, select, update
 
+from ..owner import gone
 from .database import Store
 from .models import MailboxRow
 from .recording import insert_if_absent
@@ -33,13 +34,19 @@ def ensure_mailbox(store: Store, address: str, department: str) -> None:
 
 
 def take_lease(store: Store, address: str, owner: str, now: datetime) -> bool:
-    """Hold the mailbox for LEASE unless another live poller holds it."""
+    """Hold the mailbox for LEASE unless another live poller holds it.
+
+    A poller killed on this host (kill -9, OOM, power cut of a container) leaves its
+    lease behind; the next run need not wait for it to expire when the holder's
+    process is gone.
+    """
     with store.transaction() as session:
-        taken = session.execute(
-            update(MailboxRow).where(MailboxRow.address == address,
-                                     or_(MailboxRow.lock_owner.is_(None), MailboxRow.lock_owner == owner,
-                                         MailboxRow.lock_until < now))
-            .values(lock_owner=owner, lock_until=now + LEASE))
+        free = or_(MailboxRow.lock_owner.is_(None), MailboxRow.lock_owner == owner, MailboxRow.lock_until < now)
+        holder = session.scalar(select(MailboxRow.lock_owner).where(MailboxRow.address == address))
+        if holder and holder != owner and gone(holder):
+            free = or_(free, MailboxRow.lock_owner == holder)
+        taken = session.execute(update(MailboxRow).where(MailboxRow.address == address, free)
+                                .values(lock_owner=owner, lock_until=now + LEASE))
         return taken.rowcount == 1
 
 

@@ -27,11 +27,14 @@ STATUSES = (NEW, WAITING_REQUESTER, READY_FOR_AGENT, NEEDS_REVIEW, SELF_SERVICE_
             RESOLVED, CLOSED, IGNORED)
 OPEN_STATUSES = (NEW, WAITING_REQUESTER, READY_FOR_AGENT, NEEDS_REVIEW, SELF_SERVICE_SENT, REDIRECTED)
 
-# Reply statuses (the outbox): pending → sending → sent; or failed (5xx), superseded
-# (a newer reply replaced it before it left), suppressed (a safety rule), bounced,
-# dry_run (shadow mode: written to a file, never sent).
+# Reply statuses (the outbox): pending → sending → delivering → sent; or failed (5xx),
+# superseded (a newer reply replaced it before it left), suppressed (a safety rule),
+# bounced, dry_run (shadow mode: written to a file, never sent), unconfirmed (cut off
+# after the SMTP server may have accepted it: never sent again by itself).
 REPLY_PENDING = "pending"
-REPLY_SENDING = "sending"
+REPLY_SENDING = "sending"  # claimed; the SMTP server cannot have accepted it yet
+REPLY_DELIVERING = "delivering"  # the end of DATA is on its way: the server may accept it
+REPLY_UNCONFIRMED = "unconfirmed"
 REPLY_SENT = "sent"
 REPLY_FAILED = "failed"
 REPLY_SUPERSEDED = "superseded"
@@ -185,6 +188,8 @@ class ReplyRow(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # after a 4xx or a cap
     subject: Mapped[str] = mapped_column(Text, default="")
+    claimed_by: Mapped[str | None] = mapped_column(String(120))  # the poller sending it (owner.py)
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     case: Mapped[CaseRow] = relationship(back_populates="replies")
     answers: Mapped[MessageRow | None] = relationship()
