@@ -226,34 +226,35 @@ def test_a_crash_before_the_final_dot_sends_it_once_later(dovecot, reply_config,
     crash_in(monkeypatch, reply_config, Outbox, "_delivering")
     assert smtp_sink.received == [], "the server never got the end of DATA"
     assert [s for _, s, _, _ in replies(reply_config)] == ["sending"]
-    code, _ = poll(reply_config, capsys)
-    assert code == 0 and len(smtp_sink.received) == 1
-    assert [s for _, s, _, _ in replies(reply_config)] == ["sent"]
-
-
-def test_a_crash_between_send_and_mark_does_not_send_twice(dovecot, reply_config, smtp_sink, capsys, monkeypatch):
-    dovecot.append("07", request(70))
-    crash_in(monkeypatch, reply_config, Outbox, "_mark_sent")
-    assert len(smtp_sink.received) == 1 and [s for _, s, _, _ in replies(reply_config)] == ["delivering"]
     code, out = poll(reply_config, capsys)
-    assert code == 0 and "1 found already sent" in out.out
+    assert code == 0 and "1 interrupted before the end of DATA, sent again" in out.out
     assert len(smtp_sink.received) == 1
     assert [s for _, s, _, _ in replies(reply_config)] == ["sent"]
 
 
-def test_a_crash_after_the_final_dot_without_a_copy_is_unconfirmed_never_resent(dovecot, reply_config, smtp_sink,
-                                                                                 capsys, monkeypatch):
-    dovecot.append("07", request(80))
-    from triage.mailbox import ImapMailbox
-
-    crash_in(monkeypatch, reply_config, ImapMailbox, "append_copy")
+def test_a_crash_after_the_final_dot_leaves_it_unconfirmed_never_resent(dovecot, reply_config, smtp_sink, capsys,
+                                                                        monkeypatch):
+    dovecot.append("07", request(70))
+    crash_in(monkeypatch, reply_config, Outbox, "_mark_sent")
+    assert len(smtp_sink.received) == 1 and [s for _, s, _, _ in replies(reply_config)] == ["delivering"]
     code, out = poll(reply_config, capsys)
     assert code == 0 and "1 unconfirmed" in out.out
     poll(reply_config, capsys)
     assert len(smtp_sink.received) == 1, "perhaps received: never sent a second time"
     assert [s for _, s, _, _ in replies(reply_config)] == ["unconfirmed"]
     main(["--config", str(reply_config), "outbox", "status"])
-    assert "unconfirmed: SPL-PES-07-2026-000001 acknowledge to agent80.dupont@mairie-lamastre.fr" in capsys.readouterr().out
+    assert "unconfirmed: SPL-PES-07-2026-000001 acknowledge to agent70.dupont@mairie-lamastre.fr" in capsys.readouterr().out
+
+
+def test_a_crash_before_the_copy_reaches_sent_keeps_it_sent_once(dovecot, reply_config, smtp_sink, capsys, monkeypatch):
+    dovecot.append("07", request(80))
+    from triage.mailbox import ImapMailbox
+
+    crash_in(monkeypatch, reply_config, ImapMailbox, "append_copy")
+    poll(reply_config, capsys)
+    assert len(smtp_sink.received) == 1
+    assert [s for _, s, _, _ in replies(reply_config)] == ["sent"]
+    assert dovecot.folder_counts("07").get("Sent", 0) == 0, "the copy is what the crash cost"
 
 
 def test_a_live_pollers_claim_is_never_taken_over(dovecot, reply_config, smtp_sink, capsys, monkeypatch):

@@ -292,7 +292,7 @@ def describe_outbox(report: OutboxReport, settings: Settings) -> str:
     line = (f"Replies: {report.sent} sent, {report.retry_later} to retry, {report.failed} failed, "
             f"{report.suppressed} suppressed, {report.held} held by the per-address limit")
     if report.recovered:
-        line += f", {report.recovered} found already sent"
+        line += f", {report.recovered} interrupted before the end of DATA, sent again"
     if report.unconfirmed:
         line += f", {report.unconfirmed} unconfirmed (cut off after the end of DATA: check, never resent)"
     if report.breaker_open:

@@ -1,16 +1,16 @@
-"""Sending the queued replies over SMTP, exactly once, within the safety limits.
+"""Sending the queued replies over SMTP, never twice, within the safety limits.
 
 Each reply was queued, with its final Message-ID, in the transaction of the decision
 that called for it. Sending it: claim it (pending → sending, one conditional UPDATE,
 so two pollers never both send it), run the SMTP dialogue up to the last line of
-DATA, commit `delivering`, send the final dot, put a copy in the mailbox's Sent
-folder, mark it sent.
+DATA, commit `delivering`, send the final dot, mark it sent, then put a copy in the
+mailbox's Sent folder (best effort: a copy missing is harmless, the case says sent).
 
 After a crash, a reply found `sending` never reached the point where the server
-could accept it: it is sent again. One found `delivering` was perhaps accepted: it is
-marked sent when its copy is in Sent, else `unconfirmed` and shown to agents, never
-sent again by itself. Nothing is ever sent twice; the price is a window of a few
-milliseconds per reply where a crash leaves an agent to check.
+could accept it: it is sent again. One found `delivering` was perhaps accepted: it
+becomes `unconfirmed`, shown to agents, never sent again by itself. Nothing is ever
+sent twice; the price is a window of a few milliseconds per reply (the final dot,
+the server's answer, one commit) where a crash leaves an agent to check.
 """
 
 from __future__ import annotations
@@ -292,10 +292,11 @@ class Outbox:
                                               claimed_by=self.owner, claimed_at=now))
             if claimed.rowcount != 1:
                 return
-            data = message.as_bytes()
-        self._transmit(reply_id, message, data, now, report)
+            data, department = message.as_bytes(), reply.case.department
+        self._transmit(reply_id, department, message, data, now, report)
 
-    def _transmit(self, reply_id: int, message: EmailMessage, data: bytes, now: datetime, report: OutboxReport) -> None:
+    def _transmit(self, reply_id: int, department: str, message: EmailMessage, data: bytes, now: datetime,
+                  report: OutboxReport) -> None:
         try:
             self.sender.send(message, before_final_dot=lambda: self._delivering(reply_id))
         except SmtpError as error:
@@ -317,15 +318,14 @@ class Outbox:
             report.errors.append(str(error))
             log.warning("reply %s not sent: %s", message["Message-ID"], error)
             return
-        department = self._department_of(reply_id)
+        self._mark_sent(reply_id, now)  # first: the window where a crash leaves it unconfirmed stays short
+        report.sent += 1
         try:
             box = self._mailbox(department)
             if box is not None:
                 box.append_copy(box.sent_folder(self.settings.replies.sent_folder), data)
         except (MailboxError, TriageError) as error:
             log.warning("reply %s sent, but no copy in Sent: %s", message["Message-ID"], error)
-        self._mark_sent(reply_id, now)
-        report.sent += 1
 
     def _delivering(self, reply_id: int) -> None:
         """The point after which the server may have the reply: a crash from here on
@@ -346,37 +346,25 @@ class Outbox:
                 case.status, case.closed_at, case.updated_at = CLOSED, now, now
 
     def _recover(self, now: datetime, report: OutboxReport) -> None:
-        """Replies a crash left behind: `sending` ones are due again (no server can have
-        them); `delivering` ones are sent if their copy is in Sent, else unconfirmed."""
+        """Replies a dead poller left behind: `sending` ones are due again (no server can
+        have them); `delivering` ones perhaps reached the server: unconfirmed."""
         with self.store.transaction() as session:
-            interrupted = [r for r in session.scalars(select(ReplyRow).where(
-                ReplyRow.status.in_((REPLY_SENDING, REPLY_DELIVERING)))) if self._abandoned(r, now)]
-            for reply in interrupted:
+            for reply in session.scalars(select(ReplyRow).where(
+                    ReplyRow.status.in_((REPLY_SENDING, REPLY_DELIVERING)))):
+                if not self._abandoned(reply, now):
+                    continue
                 if reply.status == REPLY_SENDING:
                     reply.status, reply.next_attempt_at, reply.claimed_by = REPLY_PENDING, None, None
                     reply.last_error = "envoi interrompu avant que le serveur ne puisse l'accepter : renvoyée"
-            stuck = [(r.id, r.outgoing_message_id, r.case.department) for r in interrupted
-                     if r.status == REPLY_DELIVERING]
-        for reply_id, message_id, department in stuck:
-            try:
-                box = self._mailbox(department)
-                found = box is not None and box.folder_has_message_id(
-                    box.sent_folder(self.settings.replies.sent_folder), message_id)
-            except (MailboxError, TriageError) as error:
-                log.warning("cannot check Sent for %s (%s): leaving it for the next flush", message_id, error)
-                continue
-            if found:
-                self._mark_sent(reply_id, now, " (retrouvée dans les éléments envoyés après une interruption)")
-                report.recovered += 1
-                continue
-            with self.store.transaction() as session:
-                reply = session.get(ReplyRow, reply_id)
+                    report.recovered += 1
+                    continue
                 reply.status = REPLY_UNCONFIRMED
-                reply.last_error = ("envoi interrompu après sa transmission au serveur SMTP, sans confirmation : "
+                reply.last_error = ("envoi interrompu juste après sa transmission au serveur SMTP, sans sa réponse : "
                                     "peut-être reçue, jamais renvoyée automatiquement")
                 _event(session, reply, now, "reply_unconfirmed", f"{reply.template} à {reply.recipient}")
-            report.unconfirmed += 1
-            log.warning("reply %s: interrupted after the end of DATA; unconfirmed, not sent again", message_id)
+                report.unconfirmed += 1
+                log.warning("reply %s: interrupted after the end of DATA; unconfirmed, not sent again",
+                            reply.outgoing_message_id)
 
     # --- helpers ------------------------------------------------------------------
 
@@ -400,10 +388,6 @@ class Outbox:
             box.connect()
             self._imap[department] = box
         return self._imap[department]
-
-    def _department_of(self, reply_id: int) -> str:
-        with self.store.transaction() as session:
-            return session.get(ReplyRow, reply_id).case.department
 
     def _message(self, session: Session, reply: ReplyRow, now: datetime) -> EmailMessage:
         case = reply.case
