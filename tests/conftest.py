@@ -29,11 +29,20 @@ def rules() -> Rules:
     return load_rules()
 
 
+def verdict(domain: str, result: str = "pass") -> str:
+    """The Authentication-Results the DGFiP's receiving server would stamp."""
+    return (f"mx1.dgfip.finances.gouv.fr; spf={result} smtp.mailfrom={domain}; dkim={result} header.d={domain}; "
+            f"dmarc={result} header.from={domain}")
+
+
 def build_eml(body: str = "Bonjour", *, sender: str = "jean.dupont@mairie-lamastre.fr",
               name: str = "Jean Dupont", to: str = MAILBOX_07, subject: str = "Mot de passe",
-              headers: dict[str, str] | None = None, html: str | None = None) -> bytes:
-    """A well-formed message as bytes, UTF-8, with the given parts."""
+              headers: dict[str, str] | None = None, html: str | None = None, authenticated: bool = True) -> bytes:
+    """A well-formed message as bytes, UTF-8, with the given parts, as received: the
+    receiving server's verdict on top (a pass unless `authenticated` is False)."""
     message = EmailMessage()
+    if authenticated:
+        message["Authentication-Results"] = verdict(sender.rpartition("@")[2])
     message["From"] = formataddr((name, sender)) if name else sender
     message["To"] = to
     message["Subject"] = subject

@@ -34,8 +34,8 @@ def action(**facts):
 
 def test_the_policy_reads_in_the_specified_order():
     assert [r.action for r in POLICY] == ["ignore", "human_review", "human_review", "human_review",
-                                          "human_review", "redirect_department", "self_service",
-                                          "request_info", "acknowledge"]
+                                          "human_review", "redirect_department", "human_review",
+                                          "self_service", "request_info", "acknowledge"]
 
 
 def test_automatic_beats_everything():
@@ -79,3 +79,14 @@ def test_a_complete_request_is_acknowledged_in_the_mailboxs_department():
     decision = decide(MAIL, findings())
     assert (decision.action, decision.department, decision.identifier, decision.missing) == (
         "acknowledge", "07", "jdupont-xt", ())
+
+
+def test_an_unauthenticated_sender_stops_only_the_replies_that_act_on_the_request():
+    assert action(authentication=True) == "human_review"  # would be acknowledge
+    assert action(authentication=True, phone=True) == "human_review"  # would be self_service
+    assert action(authentication=True, identifier=[]) == "request_info"
+    assert action(authentication=True, department="73") == "redirect_department"
+    assert action(authentication=True, automatic=True) == "ignore"
+    decision = decide(MAIL, findings(authentication=True))
+    assert decision.warnings == ("sender_not_authenticated",)
+    assert decide(MAIL, findings()).warnings == ()

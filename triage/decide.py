@@ -28,6 +28,9 @@ class Facts:
     mailbox_department: str | None
     account_department: str | None
     password_disclosed: bool
+    # This message's own: the receiving server vouched for the sender's domain.
+    # (Decisions stored before the check existed read as authenticated.)
+    sender_authenticated: bool = True
 
     @classmethod
     def from_findings(cls, findings: tuple[Finding, ...]) -> Facts:
@@ -52,13 +55,14 @@ class Facts:
             mailbox_department=mailbox[1] if mailbox else None,
             account_department=value("department") if hit("department") else None,
             password_disclosed=hit("password-disclosed"),
+            sender_authenticated=not hit("authentication"),
         )
 
     def merged_with(self, known: Facts) -> Facts:
         """What a case knows once this message is added to what it knew.
 
-        Robot signs, parse status and pasted passwords belong to this message
-        alone; the rest accumulates: an identifier sent in a follow-up completes a
+        Robot signs, parse status, pasted passwords and authentication belong to
+        this message alone; the rest accumulates: an identifier sent in a follow-up completes a
         request, a "merci" does not erase that the password expired.
         """
         return replace(
@@ -101,6 +105,19 @@ class Rule:
     applies: Callable[[Facts], bool]
 
 
+def _self_service_applies(f: Facts) -> bool:
+    return f.case == "lost" and f.phone_registered is True and not f.self_service_failed
+
+
+def _incomplete(f: Facts) -> bool:
+    return not f.sender_nominative or not f.identifiers
+
+
+# Before a reply that acts on the request (self-service instructions, an
+# acknowledgement), the sender must be who the From says: else an agent checks.
+UNAUTHENTICATED = Rule("human_review", "expéditeur non authentifié (SPF, DKIM, DMARC) : à vérifier avant toute suite",
+                       lambda f: not f.sender_authenticated and (_self_service_applies(f) or not _incomplete(f)))
+
 POLICY: tuple[Rule, ...] = (
     Rule("ignore", "courrier automatique : jamais de réponse",
          lambda f: f.automatic),
@@ -114,10 +131,11 @@ POLICY: tuple[Rule, ...] = (
          lambda f: f.other_person),
     Rule("redirect_department", "compte créé dans un autre département",
          lambda f: f.wrong_department),
+    UNAUTHENTICATED,
     Rule("self_service", "mot de passe oublié et portable enregistré : l'auto-dépannage par SMS s'applique",
-         lambda f: f.case == "lost" and f.phone_registered is True and not f.self_service_failed),
+         _self_service_applies),
     Rule("request_info", "la procédure exige une adresse nominative et l'identifiant en -xt",
-         lambda f: not f.sender_nominative or not f.identifiers),
+         _incomplete),
     Rule("acknowledge", "demande complète, pour un agent",
          lambda f: True),
 )
@@ -149,7 +167,7 @@ def decide(mail: Mail, findings: tuple[Finding, ...], known: Facts | None = None
         sender_nominative=facts.sender_nominative,
         phone_registered=None if robot_or_junk else facts.phone_registered,
         missing=missing,
-        warnings=_warnings(facts),
+        warnings=_warnings(facts) + (("sender_not_authenticated",) if rule is UNAUTHENTICATED else ()),
         reason=rule.reason,
         findings=findings,
         facts=facts,

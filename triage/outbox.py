@@ -26,6 +26,7 @@ from email.message import EmailMessage
 from pathlib import Path
 
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from .config import MailboxConfig, Server, Settings
@@ -207,7 +208,14 @@ class Outbox:
             for reply_id in self._due(now):
                 if self._breaker_open(now, report):
                     break
-                self._send_one(reply_id, now, report)
+                try:
+                    self._send_one(reply_id, now, report)
+                except SQLAlchemyError:
+                    raise  # the store is down: every reply waits, the caller reports it
+                except Exception as error:  # noqa: BLE001 - one unbuildable reply must not block the others
+                    log.exception("reply %s could not be built or sent", reply_id)
+                    self._fail(reply_id, now, f"réponse impossible à construire : {type(error).__name__}: {error}",
+                               report)
         finally:
             if self.sender:
                 self.sender.close()
@@ -326,6 +334,15 @@ class Outbox:
                 box.append_copy(box.sent_folder(self.settings.replies.sent_folder), data)
         except (MailboxError, TriageError) as error:
             log.warning("reply %s sent, but no copy in Sent: %s", message["Message-ID"], error)
+
+    def _fail(self, reply_id: int, now: datetime, error: str, report: OutboxReport) -> None:
+        with self.store.transaction() as session:
+            reply = session.get(ReplyRow, reply_id)
+            if reply.status in (REPLY_PENDING, REPLY_SENDING):
+                reply.status, reply.last_error = REPLY_FAILED, error[:1000]
+                _event(session, reply, now, "reply_failed", f"{reply.template} à {reply.recipient} : {error}")
+                report.failed += 1
+                report.errors.append(error)
 
     def _delivering(self, reply_id: int) -> None:
         """The point after which the server may have the reply: a crash from here on

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from email.policy import SMTP
 from datetime import datetime
-from email.utils import format_datetime, formataddr
+from email.headerregistry import Address
+from email.utils import format_datetime
 from functools import lru_cache
 from pathlib import Path
 
@@ -25,12 +26,18 @@ TEMPLATES = ("acknowledge", "self_service", "request_info", "redirect_department
 PORTAL_URL = "https://portail.dgfip.finances.gouv.fr"
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
 _REPLY_PREFIX = re.compile(r"^\s*((re|tr|fw|fwd|ré|rép|aw|wg)\s*(\[\d+\])?\s*:\s*)+", re.IGNORECASE)
-_MESSAGE_ID = re.compile(r"<[^<>\s]{1,250}>")
+# Printable ASCII, no encoded word (see one_line): a Message-ID is copied into headers.
+_MESSAGE_ID = re.compile(r"<(?![^>]*=\?)[!-;=?-~]{1,250}>")
+_ENCODED_WORD_START = re.compile(r"=\?")
 
 
 def one_line(text: str | None, limit: int = 200) -> str:
-    """A mail-derived value made safe for a header: no line break, no control, bounded."""
-    return " ".join(_CONTROL.sub(" ", text or "").split())[:limit]
+    """A mail-derived value made safe for a header: no line break, no control, bounded,
+    and no RFC 2047 encoded word: Python's email package decodes one it is given as
+    text when it writes the header, line breaks included (a header injection; seen
+    with CPython 3.11), so "=?" is broken apart."""
+    line = " ".join(_CONTROL.sub(" ", text or "").split())[:limit]
+    return _ENCODED_WORD_START.sub("= ?", line)
 
 
 @dataclass(frozen=True)
@@ -115,8 +122,10 @@ def build_message(content: ReplyContent, rules: Rules, when: datetime, templates
     home = next((d for d in rules.departments if d.code == content.department), None)
     sender_name = f"DDFIP {home.of_name} - assistance SPL-PES" if home else "Assistance SPL-PES"
     message = EmailMessage(policy=SMTP.clone(max_line_length=200))  # fold long subjects less eagerly
-    message["From"] = formataddr((sender_name, content.mailbox))
-    message["To"] = formataddr((one_line(content.recipient_name, 100), content.recipient))
+    # Address objects, not strings: a string would be parsed again, and an encoded word
+    # in a requester's name ("=?utf-8?b?...?=") decoded into line breaks.
+    message["From"] = Address(sender_name, addr_spec=content.mailbox)
+    message["To"] = Address(one_line(content.recipient_name, 100), addr_spec=content.recipient)
     message["Subject"] = subject_for(content.original_subject, content.reference)
     message["Date"] = format_datetime(when)
     message["Message-ID"] = content.message_id

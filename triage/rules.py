@@ -52,6 +52,7 @@ class Rules:
     directory: str
     version: str
     domain: str
+    authserv_ids: tuple[str, ...]  # receiving servers whose Authentication-Results we trust
     departments: tuple[Department, ...]
     # places, indexed by their first two tokens (one for one-word names), longest first
     places: dict[tuple[str, ...], tuple[Place, ...]]
@@ -259,6 +260,7 @@ def _build(directory: str, version: str, raw: dict[str, dict[str, Any]]) -> Rule
         directory=directory,
         version=version,
         domain=departments_data["domain"].lower(),
+        authserv_ids=tuple(i.lower() for i in departments_data["authserv_ids"]),
         departments=departments,
         places=places,
         postal_codes=postal_codes,

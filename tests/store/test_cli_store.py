@@ -31,9 +31,9 @@ def first_reference(data_dir, capsys, *filters):
 
 def test_poll_twice_records_nothing_new(data_dir, capsys):
     code, out, _ = run(data_dir, capsys, "poll", "--source", str(DATA / "requests"))
-    assert code == 0 and out.startswith("40 recorded (") and "0 already recorded, 0 failed" in out
+    assert code == 0 and out.startswith("41 recorded (") and "0 already recorded, 0 failed" in out
     code, out, _ = run(data_dir, capsys, "poll", "--source", str(DATA / "requests"))
-    assert code == 0 and out.startswith("0 recorded (none), 40 already recorded")
+    assert code == 0 and out.startswith("0 recorded (none), 41 already recorded")
     assert list((data_dir / "raw").rglob("*.eml"))
 
 
@@ -61,7 +61,7 @@ def test_cases_list_is_french_and_filters(data_dir, capsys):
     queue = {json.loads(line)["status"] for line in run(data_dir, capsys, "cases", "list", "--json")[1].splitlines()}
     assert queue and not queue & {"ignored", "resolved", "closed"}
     everything = run(data_dir, capsys, "cases", "list", "--all", "--json")[1].splitlines()
-    assert len(everything) == 40
+    assert len(everything) == 41
 
 
 def test_cases_show_gives_messages_decisions_evidence_replies_and_history(data_dir, capsys):
@@ -105,7 +105,7 @@ def test_purge_erases_texts_and_raw_copies_but_keeps_open_cases_and_the_audit_tr
     code, out, _ = run(data_dir, capsys, "purge", "--older-than", "0d")
     assert code == 0
     erased, deleted, kept = (int(n) for n in __import__("re").findall(r"(\d+) ", out)[:3])
-    assert erased >= 1 and deleted >= 1 and kept >= 1 and erased + kept == 40
+    assert erased >= 1 and deleted >= 1 and kept >= 1 and erased + kept == 41
     store = open_store(f"sqlite:///{data_dir / 'triage.db'}")
     with store.transaction() as session:
         purged = session.scalars(select(MessageRow).where(MessageRow.purged_at.is_not(None))).all()

@@ -59,7 +59,7 @@ def test_a_complete_request_opens_a_case_with_its_decision_reply_and_history(sto
         assert {f["check"] for f in message.decision.findings} >= {"automatic", "identifier", "case-kind", "department"}
         assert any(not f["hit"] for f in message.decision.findings), "misses are recorded too"
         assert [e.kind for e in case.events] == ["case_opened", "message_decided", "status_changed", "reply_queued"]
-        assert message.raw_path and Path(message.raw_path).read_bytes().startswith(b"From:")
+        assert message.raw_path and Path(message.raw_path).read_bytes() == eml("Mot de passe expiré, identifiant jdupont-xt", "a1@x")
     assert replies(store) == [("acknowledge", "pending", "jean.dupont@mairie-lamastre.fr")]
 
 
@@ -215,3 +215,18 @@ def test_a_thread_spanning_two_mailboxes_keeps_each_messages_own_mailbox(store, 
     assert not joined.duplicate and joined.case_reference.startswith("SPL-PES-07-")
     with store.transaction() as session:
         assert sorted(m.mailbox_id for m in session.scalars(select(MessageRow))) == [1, 2]
+
+
+def test_an_unauthenticated_request_waits_for_an_agent_and_gets_no_reply(store, rules, tmp_path):
+    forged = record(store, rules, tmp_path, eml("Mot de passe expiré, identifiant jdupont-xt", "f1@x",
+                                                authenticated=False))
+    assert (forged.action, forged.case_status, forged.reply_template) == ("human_review", "needs_review", None)
+    assert replies(store) == [], "the From may be forged: nothing goes to it"
+    with store.transaction() as session:
+        decision = casework.get_case(session, forged.case_reference).messages[0].decision
+        assert "sender_not_authenticated" in decision.warnings
+    # The real person then writes, authenticated: the same case, now answered.
+    real = record(store, rules, tmp_path, eml("Mot de passe expiré, identifiant jdupont-xt", "f2@x"),
+                  now=NOW + timedelta(minutes=5))
+    assert real.case_reference == forged.case_reference
+    assert (real.action, real.reply_template) == ("acknowledge", "acknowledge")

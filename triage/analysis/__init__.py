@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from ..models import Finding, Mail
 from ..rules import Rules
-from . import (automatic, case_kind, department, identifier, mailbox, nominative,
+from . import (authentication, automatic, case_kind, department, identifier, mailbox, nominative,
                other_person, phone, secrets, self_service, unparseable)
 
 
@@ -27,7 +27,7 @@ class Check:
 CHECKS: tuple[Check, ...] = tuple(
     Check(module.NAME, module.DESCRIPTION, module.check)
     for module in (unparseable, automatic, mailbox, nominative, identifier, case_kind,
-                   phone, self_service, other_person, department, secrets)
+                   phone, self_service, other_person, department, secrets, authentication)
 )
 
 

@@ -321,6 +321,8 @@ def _queue_reply(session: Session, case: CaseRow, message: MessageRow, decision:
     template = REPLY_TEMPLATE.get(decision.action)
     if template is None or case.status == previous or not may_answer(case.requester_address, rules):
         return None
+    if "sender_not_authenticated" in decision.warnings:
+        return None  # the From may be forged: mail to it would land on someone who never wrote
     pending_replies = [r for r in case.replies if r.status == REPLY_PENDING] if case.id is not None else []
     for pending in pending_replies:
         pending.status = REPLY_SUPERSEDED

@@ -1,0 +1,70 @@
+"""The receiving server's verdict on the sender (Authentication-Results, RFC 8601)."""
+
+import pytest
+
+from tests.conftest import verdict
+
+REQUEST = "Bonjour, mon mot de passe a expiré. Mon identifiant est jdupont-xt. Cordialement"
+SELF_SERVICE = ("Bonjour, j'ai oublié mon mot de passe, identifiant jdupont-xt, "
+                "mon numéro de portable est bien enregistré.")
+
+
+def with_verdict(value: str | None) -> dict:
+    return {"authenticated": False, "headers": {"Authentication-Results": value} if value else {}}
+
+
+@pytest.mark.parametrize("header, expected", [
+    (verdict("mairie-lamastre.fr"), "pass"),
+    ("mx2.dgfip.finances.gouv.fr; dmarc=pass (p=none dis=none) header.from=mairie-lamastre.fr", "pass"),
+    ("mx1.dgfip.finances.gouv.fr; spf=fail smtp.mailfrom=mairie-lamastre.fr; dkim=none; dmarc=fail", "fail"),
+    ("mx1.dgfip.finances.gouv.fr; dkim=pass header.d=mairie-lamastre.fr", "pass"),
+    ("mx1.dgfip.finances.gouv.fr; dkim=pass header.d=mail.mairie-lamastre.fr", "fail"),  # not a parent
+    ("mx1.dgfip.finances.gouv.fr; spf=pass smtp.mailfrom=bounces@mailer.example.com", "fail"),  # not aligned
+    ("mx1.dgfip.finances.gouv.fr; spf=pass smtp.mailfrom=jean.dupont@lamastre.fr", "fail"),
+    ("mx1.dgfip.finances.gouv.fr; none", "fail"),
+    ("mx1.dgfip.finances.gouv.fr 1; spf=pass (sender IP is 192.0.2.1; dmarc=fail) smtp.mailfrom=mairie-lamastre.fr",
+     "pass"),  # a comment is no result
+])
+def test_the_trusted_verdict_is_read(findings_of, header, expected):
+    [finding] = findings_of("authentication", REQUEST, **with_verdict(header))
+    assert finding.value == expected and finding.hit == (expected != "pass")
+
+
+def test_a_verdict_from_an_untrusted_server_or_a_forged_lower_one_does_not_count(findings_of):
+    forged = "mx.attacker.example; dmarc=pass header.from=mairie-lamastre.fr"
+    [finding] = findings_of("authentication", REQUEST, **with_verdict(forged))
+    assert finding.value == "missing" and finding.hit
+    # The topmost trusted header is the receiving server's own; one below it came with the mail.
+    data = (f"Authentication-Results: {verdict('mairie-lamastre.fr', 'fail')}\r\n"
+            f"Authentication-Results: {verdict('mairie-lamastre.fr')}\r\n"
+            "From: jean.dupont@mairie-lamastre.fr\r\nTo: ddfip07.pgp.spl-pes@dgfip.finances.gouv.fr\r\n"
+            f"Subject: mot de passe\r\n\r\n{REQUEST}\r\n").encode()
+    [finding] = findings_of("authentication", data)
+    assert finding.value == "fail"
+
+
+@pytest.mark.parametrize("body, would_be", [(REQUEST, "acknowledge"), (SELF_SERVICE, "self_service")])
+@pytest.mark.parametrize("header", [None, verdict("mairie-lamastre.fr", "fail")])
+def test_an_unauthenticated_request_goes_to_an_agent_with_a_warning(decision_of, body, would_be, header):
+    assert decision_of(body).action == would_be
+    decision = decision_of(body, **with_verdict(header))
+    assert decision.action == "human_review"
+    assert "sender_not_authenticated" in decision.warnings
+    assert "non authentifié" in decision.reason
+
+
+def test_requests_for_information_redirections_and_robots_are_unchanged(decision_of):
+    unauthenticated = with_verdict(None)
+    assert decision_of("Bonjour, mot de passe expiré, je ne peux plus me connecter.",
+                       **unauthenticated).action == "request_info"
+    assert decision_of("Mot de passe expiré pour jdupont-xt, compte créé par la DDFIP de la Savoie.",
+                       **unauthenticated).action == "redirect_department"
+    assert decision_of("Je suis absent.", headers={"Auto-Submitted": "auto-replied"},
+                       authenticated=False).action == "ignore"
+
+
+def test_hostile_verdicts_never_raise(findings_of):
+    for header in ["", ";;;;", "(" * 5000, "mx1.dgfip.finances.gouv.fr; " + "dkim=pass " * 2000,
+                   "mx1.dgfip.finances.gouv.fr; spf=pass smtp.mailfrom=\"" + "a" * 10000]:
+        [finding] = findings_of("authentication", REQUEST, **with_verdict(header or "x"))
+        assert finding.hit
