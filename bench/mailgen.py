@@ -74,6 +74,8 @@ def make_message(number: int, department: str, rng: random.Random, templates: li
         history += _quoted_reply(rng, templates, when - timedelta(days=len(history) // 2000 + 1))
     text += history
     message = EmailMessage()
+    message["Authentication-Results"] = (f"mx1.dgfip.finances.gouv.fr; spf=pass smtp.mailfrom={domain}; "
+                                         f"dkim=pass header.d={domain}; dmarc=pass header.from={domain}")
     message["From"] = formataddr((f"{first.title()} {last.title()}", f"{first}.{last}{number}@{domain}"))
     message["To"] = f"ddfip{department}.pgp.spl-pes@dgfip.finances.gouv.fr"
     message["Subject"] = rng.choice(["Mot de passe expiré", "mot de passe oublié", "RE: accès portail DGFiP",
