@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN = $(VENV)/bin
 
-.PHONY: demo test eval bench clean
+.PHONY: demo test eval bench soak clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,10 @@ export TRIAGE_TEST_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/
 
 test: $(BIN)/.installed
 	$(BIN)/pytest -q
+
+# The reliability suite at length: 30 kill -9 per store, 10,000+ hostile inputs.
+soak: $(BIN)/.installed
+	TRIAGE_SOAK=1 $(BIN)/pytest -q tests/reliability
 
 eval: $(BIN)/.installed
 	$(BIN)/triage eval tests/data

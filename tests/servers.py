@@ -119,17 +119,47 @@ service anvil {{
                 time.sleep(0.02)
         raise RuntimeError(f"dovecot did not start: {self.log()}")
 
-    def stop(self) -> None:
-        """Stop the instance (SIGTERM, then wait)."""
+    def stop(self, sessions: bool = False) -> None:
+        """Stop the instance (SIGTERM, then wait).
+
+        The master leaves busy IMAP sessions running; with `sessions` they end too,
+        as with `systemctl restart dovecot` (systemd stops the whole control group).
+        """
         if self.process and self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
             self.process.wait(timeout=10)
         self.process = None
+        if sessions:
+            self._end_leftover_processes()
 
-    def restart(self) -> None:
+    def restart(self, sessions: bool = False) -> None:
         """Stop and start again on the same port with the same mail."""
-        self.stop()
+        self.stop(sessions)
         self.start()
+
+    def _end_leftover_processes(self) -> None:
+        """SIGTERM the processes of this instance still running (named after instance_name), then SIGKILL."""
+        prefix = f"dovecot-triage-test-{self.port}/".encode()
+
+        def leftovers() -> list[int]:
+            pids = []
+            for entry in Path("/proc").iterdir():
+                try:
+                    if entry.name.isdigit() and (entry / "cmdline").read_bytes().startswith(prefix):
+                        pids.append(int(entry.name))
+                except OSError:
+                    pass  # gone meanwhile
+            return pids
+
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            for pid in leftovers():
+                try:
+                    os.kill(pid, sig)
+                except ProcessLookupError:
+                    pass
+            deadline = time.monotonic() + 5
+            while leftovers() and time.monotonic() < deadline:
+                time.sleep(0.05)
 
     def cleanup(self) -> None:
         """Stop and remove everything."""
@@ -174,7 +204,9 @@ class SmtpSink:
     """A real SMTP server (aiosmtpd) on loopback that keeps what it receives.
 
     `refuse` makes it answer a given SMTP reply (e.g. "451 4.3.0 try later" or
-    "550 5.1.1 no such user") to every RCPT, to test retries and failures.
+    "550 5.1.1 no such user") to every RCPT, to test retries and failures; with
+    `hang_up`, it also closes the session after saying so, as a server answering
+    "421 ... closing transmission channel" does.
     """
 
     def __init__(self, tls_certificate: Path | None = None, tls_key: Path | None = None,
@@ -182,6 +214,7 @@ class SmtpSink:
         self.port = free_port()
         self.received: list[tuple[str, list[str], bytes]] = []  # (MAIL FROM, RCPT TO, data)
         self.refuse: str | None = None
+        self.hang_up = False
         self._tls = (tls_certificate, tls_key)
         self._credentials = credentials
         self._implicit_tls = implicit_tls
@@ -189,6 +222,11 @@ class SmtpSink:
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802 - aiosmtpd API
         if self.refuse:
+            if self.hang_up:
+                import asyncio
+
+                # Runs once the refusal is written and the session waits for the next command.
+                asyncio.get_running_loop().call_soon(server.transport.close)
             return self.refuse
         envelope.rcpt_tos.append(address)
         return "250 OK"

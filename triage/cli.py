@@ -295,6 +295,8 @@ def describe_outbox(report: OutboxReport, settings: Settings) -> str:
         line += f", {report.recovered} interrupted before the end of DATA, sent again"
     if report.unconfirmed:
         line += f", {report.unconfirmed} unconfirmed (cut off after the end of DATA: check, never resent)"
+    if report.store_failed:
+        line += ". " + "; ".join(report.errors)
     if report.breaker_open:
         line += (f". CIRCUIT BREAKER OPEN: {report.sent_last_hour} sent in the last hour "
                  f"(limit {settings.replies.breaker_per_hour}); sending stopped")
@@ -322,7 +324,7 @@ def run_poll_imap(args: argparse.Namespace) -> int:
                     state += f"; FAILED: {result.error}"
             print(f"{result.address}: {state}")
         print(describe_outbox(report, settings))
-    return 1 if any(result.failed for result in results) or report.breaker_open else 0
+    return 1 if any(result.failed for result in results) or report.breaker_open or report.store_failed else 0
 
 
 def run_run(args: argparse.Namespace) -> int:

@@ -73,7 +73,12 @@ class ImapMailbox:
             try:
                 self.client.logout()
             except IMAP_ERRORS:
-                pass
+                # A failed LOGOUT leaves the socket open (imaplib closes it only after
+                # the server's BYE): close it, or a daemon leaks one per broken connection.
+                try:
+                    self.client.shutdown()
+                except IMAP_ERRORS:
+                    pass
             self.client = None
 
     def new_uids(self, last_uid: int) -> list[int]:

@@ -184,6 +184,7 @@ class OutboxReport:
     recovered: int = 0
     unconfirmed: int = 0
     breaker_open: bool = False
+    store_failed: bool = False  # the database went away during the flush: replies wait
     sent_last_hour: int = 0
     errors: list[str] = field(default_factory=list)
 

@@ -130,23 +130,52 @@ def _record(data: bytes, uid: int, box: ImapMailbox, settings: Settings, store: 
 
 def poll_mailbox(config: MailboxConfig, settings: Settings, store: Store, rules: Rules,
                  owner: str) -> MailboxResult:
-    """One pass over one mailbox, under its lease."""
+    """One pass over one mailbox, under its lease.
+
+    Whatever fails (the IMAP server, or the database before, during or after the
+    pass) fails this mailbox only, its mail left in place: it is reported in the
+    result, and the other mailboxes still get their pass.
+    """
     result = MailboxResult(config.address)
-    mailboxes.ensure_mailbox(store, config.address, config.department)
-    if not mailboxes.take_lease(store, config.address, owner, datetime.now(UTC)):
-        holder, until = mailboxes.lease_holder(store, config.address)
-        result.skipped = f"held by {holder} until {until:%H:%M:%S}"
-        log.info("%s: skipped, %s", config.address, result.skipped)
-        return result
     try:
-        with ImapMailbox(config, settings.folders) as box:
-            process_mailbox(box, settings, store, rules, owner, result)
+        mailboxes.ensure_mailbox(store, config.address, config.department)
+        if not mailboxes.take_lease(store, config.address, owner, datetime.now(UTC)):
+            holder, until = mailboxes.lease_holder(store, config.address)
+            result.skipped = f"held by {holder} until {until:%H:%M:%S}"
+            log.info("%s: skipped, %s", config.address, result.skipped)
+            return result
+        try:
+            with ImapMailbox(config, settings.folders) as box:
+                process_mailbox(box, settings, store, rules, owner, result)
+        finally:
+            _release_lease(store, config.address, owner)
     except (TriageError, SQLAlchemyError) as error:
-        result.error = str(error).splitlines()[0]
+        result.error = describe_failure(error)
         log.error("%s: %s", config.address, result.error)
-    finally:
-        mailboxes.release_lease(store, config.address, owner)
     return result
+
+
+def describe_failure(error: Exception) -> str:
+    """One line for the operator; a database error says that the mail waits."""
+    if isinstance(error, SQLAlchemyError):
+        return f"database unavailable, mail left in place: {_first_line(error)}"
+    return _first_line(error)
+
+
+def _first_line(error: Exception) -> str:
+    """The first line of an error (SQLAlchemy's go on with the statement and a link)."""
+    return str(error).splitlines()[0] if str(error) else type(error).__name__
+
+
+def _release_lease(store: Store, address: str, owner: str) -> None:
+    """Release the lease; if the database is gone, say so without hiding the first error.
+
+    The lease then lapses by itself, or is taken over once this process is gone.
+    """
+    try:
+        mailboxes.release_lease(store, address, owner)
+    except SQLAlchemyError as error:
+        log.warning("%s: lease not released: %s", address, _first_line(error))
 
 
 def poll_all(settings: Settings, store: Store, rules: Rules,
@@ -155,7 +184,15 @@ def poll_all(settings: Settings, store: Store, rules: Rules,
     then the outbox."""
     owner = new_owner()
     results = [poll_mailbox(config, settings, store, rules, owner) for config in settings.mailboxes]
-    return results, Outbox(store, settings, rules, dry_run).flush(datetime.now(UTC))
+    try:
+        report = Outbox(store, settings, rules, dry_run).flush(datetime.now(UTC))
+    except SQLAlchemyError as error:
+        # Replies are queued in the store: none is lost, they leave with a later flush.
+        message = (f"replies not sent, database unavailable: {_first_line(error)}; "
+                   f"they wait in the store for the next poll")
+        log.error("%s", message)
+        report = OutboxReport(errors=[message], store_failed=True)
+    return results, report
 
 
 def watch_mailbox(config: MailboxConfig, settings: Settings, store: Store, rules: Rules, stop: threading.Event,
@@ -163,25 +200,28 @@ def watch_mailbox(config: MailboxConfig, settings: Settings, store: Store, rules
     """The daemon's loop for one mailbox: process, IDLE (else sleep), repeat; reconnect with backoff."""
     owner = new_owner()
     backoff = 1.0
-    mailboxes.ensure_mailbox(store, config.address, config.department)
     while not stop.is_set():
         try:
+            mailboxes.ensure_mailbox(store, config.address, config.department)
             with ImapMailbox(config, settings.folders) as box:
-                backoff = 1.0
                 while not stop.is_set():
                     if mailboxes.take_lease(store, config.address, owner, datetime.now(UTC)):
                         try:
                             process_mailbox(box, settings, store, rules, owner, MailboxResult(config.address))
                         finally:
-                            mailboxes.release_lease(store, config.address, owner)
+                            _release_lease(store, config.address, owner)
                     # Replies due (new ones, retries after a 4xx) leave after each round.
                     Outbox(store, settings, rules, dry_run).flush(datetime.now(UTC))
+                    # A whole round went through: the next failure is a new one. (Not on
+                    # connecting: with a link cut at each FETCH, or a database failing
+                    # mid-round, the login still works and retries would never space out.)
+                    backoff = 1.0
                     if box.can_idle():
                         box.wait_for_mail(idle_seconds, stop)
                     else:
                         stop.wait(settings.poll_interval)
         except (TriageError, SQLAlchemyError) as error:
-            log.error("%s: %s; reconnecting in %.0f s", config.address, str(error).splitlines()[0], backoff)
+            log.error("%s: %s; reconnecting in %.0f s", config.address, describe_failure(error), backoff)
             stop.wait(backoff)
             backoff = min(backoff * 2, max_backoff)
 

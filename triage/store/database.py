@@ -23,6 +23,10 @@ from ..errors import StoreError
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
+POSTGRES_TIMEOUTS = {"connect_timeout": 10, "keepalives": 1, "keepalives_idle": 30, "keepalives_interval": 10,
+                     "keepalives_count": 3, "tcp_user_timeout": 60_000}
+
+
 def make_engine(url: str) -> Engine:
     """An engine for the URL; SQLite gets foreign keys, WAL and one writer at a time."""
     try:
@@ -50,6 +54,11 @@ def make_engine(url: str) -> Engine:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
+    if parsed.get_backend_name() == "postgresql":
+        # A server that stops answering (network cut, failover) must fail the poll,
+        # not hang it: libpq's timeouts, unless the URL sets its own.
+        limits = {key: value for key, value in POSTGRES_TIMEOUTS.items() if key not in parsed.query}
+        return create_engine(url, pool_pre_ping=True, connect_args=limits)
     return create_engine(url, pool_pre_ping=True)
 
 
