@@ -135,16 +135,6 @@ class ImapMailbox:
         self.ensure_folders([folder])
         self._call(self.client.append, folder, message, flags=(SEEN,))
 
-    def folder_has_message_id(self, folder: str, message_id: str) -> bool:
-        """Whether a message with this Message-ID is in a folder (our Sent copies)."""
-        if not self._call(self.client.folder_exists, folder):
-            return False
-        self._call(self.client.select_folder, folder, readonly=True)
-        try:
-            return bool(self._call(self.client.search, ["HEADER", "Message-ID", message_id]))
-        finally:
-            self._call(self.client.select_folder, self.config.folder)
-
     def can_idle(self) -> bool:
         """Whether the server offers IDLE."""
         return self.client is not None and self.client.has_capability("IDLE")
