@@ -95,9 +95,23 @@ def environment() -> dict[str, str]:
     return env
 
 
+# Linux counts, in a process's peak RSS, the peak of the process it was exec'ed from:
+# a poller started straight from this (large) bench process would report the bench's
+# memory. So a small launcher forks it, and reports the poller's own peak.
+PEAK_PROBE = """import os, sys
+pid = os.fork()
+if pid == 0:
+    os.execv(sys.argv[1], sys.argv[1:])
+_, status, usage = os.wait4(pid, 0)
+sys.stderr.write(f"\\nPEAK_RSS_KB={usage.ru_maxrss}\\n")
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+
+
 def triage_poll(config: Path) -> subprocess.Popen:
-    return subprocess.Popen([str(TRIAGE), "--config", str(config), "poll", "--dry-run"], env=environment(),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen([sys.executable, "-S", "-c", PEAK_PROBE, str(TRIAGE), "--config", str(config), "poll",
+                             "--dry-run"], env=environment(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            text=True)
 
 
 def timed_polls(configs: list[Path]) -> tuple[float, float]:
@@ -105,12 +119,10 @@ def timed_polls(configs: list[Path]) -> tuple[float, float]:
     start = time.perf_counter()
     peaks = []
     for run in [triage_poll(config) for config in configs]:
-        err = run.stderr.read()
-        _, status, usage = os.wait4(run.pid, 0)  # this child's own peak, not all children's
-        run.returncode = os.waitstatus_to_exitcode(status)
+        _, err = run.communicate()
         if run.returncode != 0:
             raise SystemExit(f"triage poll failed: {err[-2000:]}")
-        peaks.append(usage.ru_maxrss / 1024)
+        peaks.append(int(err.rpartition("PEAK_RSS_KB=")[2].split()[0]) / 1024)
     return time.perf_counter() - start, max(peaks)
 
 
