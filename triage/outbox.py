@@ -37,8 +37,8 @@ from .replies import ReplyContent, build_message, one_line, write_dry_run
 from .rules import Rules
 from .store.database import Store
 from .store.models import (CLOSED, REPLY_DELIVERING, REPLY_DRY_RUN, REPLY_FAILED, REPLY_PENDING, REPLY_SENDING,
-                           REPLY_SENT, REPLY_SUPPRESSED, REPLY_UNCONFIRMED, RESOLVED, EventRow, MessageRow, ReplyRow,
-                           SuppressionRow)
+                           REPLY_SENT, REPLY_SUPPRESSED, REPLY_UNCONFIRMED, RESOLVED, CaseRow, EventRow, MessageRow,
+                           ReplyRow, SuppressionRow)
 
 log = logging.getLogger(__name__)
 
@@ -302,10 +302,11 @@ class Outbox:
             if claimed.rowcount != 1:
                 return
             data, department = message.as_bytes(), reply.case.department
-        self._transmit(reply_id, department, message, data, now, report)
+            sent_as = (reply.case_id, reply.template, reply.recipient)
+        self._transmit(reply_id, department, sent_as, message, data, now, report)
 
-    def _transmit(self, reply_id: int, department: str, message: EmailMessage, data: bytes, now: datetime,
-                  report: OutboxReport) -> None:
+    def _transmit(self, reply_id: int, department: str, sent_as: tuple[int, str, str], message: EmailMessage,
+                  data: bytes, now: datetime, report: OutboxReport) -> None:
         try:
             self.sender.send(message, before_final_dot=lambda: self._delivering(reply_id))
         except SmtpError as error:
@@ -327,7 +328,7 @@ class Outbox:
             report.errors.append(str(error))
             log.warning("reply %s not sent: %s", message["Message-ID"], error)
             return
-        self._mark_sent(reply_id, now)  # first: the window where a crash leaves it unconfirmed stays short
+        self._mark_sent(reply_id, *sent_as, now)  # before the copy: the unconfirmed window stays short
         report.sent += 1
         try:
             box = self._mailbox(department)
@@ -352,16 +353,20 @@ class Outbox:
             session.execute(update(ReplyRow).where(ReplyRow.id == reply_id, ReplyRow.status == REPLY_SENDING)
                             .values(status=REPLY_DELIVERING))
 
-    def _mark_sent(self, reply_id: int, now: datetime, detail: str = "") -> None:
+    def _mark_sent(self, reply_id: int, case_id: int, template: str, recipient: str, now: datetime) -> None:
+        """Two statements, no reads: this commit closes the window where a crash leaves
+        the reply unconfirmed."""
         with self.store.transaction() as session:
-            reply = session.get(ReplyRow, reply_id)
-            reply.status, reply.sent_at, reply.last_error = REPLY_SENT, now, ""
-            _event(session, reply, now, "reply_sent", f"{reply.template} à {reply.recipient}{detail}")
-            case = reply.case
-            if reply.template == "resolved" and case.status == RESOLVED:
-                session.add(EventRow(case_id=case.id, at=now, actor="triage", kind="closed", old_status=RESOLVED,
-                                     new_status=CLOSED, detail="réponse de clôture envoyée"))
-                case.status, case.closed_at, case.updated_at = CLOSED, now, now
+            session.execute(update(ReplyRow).where(ReplyRow.id == reply_id)
+                            .values(status=REPLY_SENT, sent_at=now, last_error=""))
+            session.add(EventRow(case_id=case_id, at=now, actor="triage", kind="reply_sent",
+                                 detail=f"{template} à {recipient}"[:2000]))
+            if template == "resolved":
+                case = session.get(CaseRow, case_id)
+                if case.status == RESOLVED:
+                    session.add(EventRow(case_id=case.id, at=now, actor="triage", kind="closed",
+                                         old_status=RESOLVED, new_status=CLOSED, detail="réponse de clôture envoyée"))
+                    case.status, case.closed_at, case.updated_at = CLOSED, now, now
 
     def _recover(self, now: datetime, report: OutboxReport) -> None:
         """Replies a dead poller left behind: `sending` ones are due again (no server can
