@@ -12,22 +12,38 @@ from .models import QuotedPart
 from .textnorm import fold
 
 _QUOTE_PREFIX = re.compile(r"^(\s*>)+ ?")
-_EMAIL = re.compile(r"[\w.+'-]+@[\w-]+(?:\.[\w-]+)+")
+# Starts at the first character of a word: a search that may start anywhere inside a
+# long word tries every start, each scanning to the word's end (quadratic).
+_EMAIL = re.compile(r"(?<![\w.+'-])[\w.+'-]+@[\w-]+(?:\.[\w-]+)+")
 
 # Patterns below read folded lines (lower case, no accents) without quote marks.
+# Hostile lines must not make them backtrack for ever: runs that could be split
+# between two quantifiers in many ways are possessive (`\s*+`: spaces, then stars,
+# then spaces, then a colon can only be matched one way anyway), and the run of
+# rule characters before a separator's words is checked by a lookbehind instead of
+# a second quantifier over the same characters. Without this, a line of 25,000 "="
+# or "-", or "de" followed by 20,000 spaces, took from one to twenty seconds.
 _FORWARD_SEPARATOR = re.compile(
-    r"^[-_=* ]{0,}(-{2,}|_{2,}|={2,})\s*(message transfere|forwarded message|mail transfere|"
-    r"courriel transfere|message d'origine|original message|message original|message initial)\s*(-{2,}|_{2,}|={2,})?\s*$"
-    r"|^debut du message reexpedie\s*:?\s*$|^begin forwarded message\s*:?\s*$"
+    r"^[-_=* ]*(?<=--|__|==)\s*+(message transfere|forwarded message|mail transfere|"
+    r"courriel transfere|message d'origine|original message|message original|message initial)"
+    r"\s*+(-{2,}|_{2,}|={2,})?\s*$"
+    r"|^debut du message reexpedie\s*+:?\s*$|^begin forwarded message\s*+:?\s*$"
 )
-_HEADER_FROM = re.compile(r"^\**\s*(de|from|expediteur)\s*\**\s*:\s*\**\s*(.+)$")
-_HEADER_OTHER = re.compile(r"^\**\s*(envoye|sent|date|a|to|objet|sujet|subject|cc|cci|pour)\s*\**\s*:")
-_HEADER_INLINE = re.compile(r"^\**\s*(de|from)\s*\**\s*:.+\b(envoye|sent|date)\s*\**\s*:.+\b(objet|subject|a|to)\s*\**\s*:")
+_HEADER_FROM = re.compile(r"^\**\s*(de|from|expediteur)\s*+\**+\s*+:\s*\**\s*(.+)$")
+_HEADER_OTHER = re.compile(r"^\**\s*(envoye|sent|date|a|to|objet|sujet|subject|cc|cci|pour)\s*+\**+\s*+:")
+# The first "Envoyé :" after "De :" is the one to try (atomic group): if no "Objet :"
+# follows it, none follows a later one, and retrying each one is quadratic.
+_HEADER_INLINE = re.compile(r"^\**\s*(de|from)\s*+\**+\s*+:(?>.+?\b(envoye|sent|date)\s*+\**+\s*+:)"
+                            r".+\b(objet|subject|a|to)\s*+\**+\s*+:")
 _ATTRIBUTION = re.compile(
-    r"^(le|on|el|am)\b.{4,300}?\b(a ecrit|wrote|ecrivait|a ecrit le suivant)\s*:?\s*$"
-    r"|^.{0,200}(<[^>]*@[^>]*>|\S+@\S+)\s*(a ecrit|wrote)\s*:?\s*$"
+    r"^(le|on|el|am)\b.{4,300}?\b(a ecrit|wrote|ecrivait|a ecrit le suivant)\s*+:?\s*$"
+    # One @ per address, no < or > inside one, and an address starts a word: with
+    # `\S+@\S+` and `<[^>]*@[^>]*>` a line of "a@ba@b..." (or "<@<@...") that is no
+    # attribution made the engine try every pair of @, for each of the 200 starts
+    # (seconds for 1,000 characters), and any long word was scanned 200 times.
+    r"|^.{0,200}(<[^<>@]*@[^<>]*>|(?<![^\s@])[^\s@]++@[^\s@]+)\s*+(a ecrit|wrote)\s*+:?\s*$"
 )
-_FORWARD_SUBJECT = re.compile(r"^\**\s*(objet|sujet|subject)\s*\**\s*:\s*(tr|fw|fwd|trans)\s*:")
+_FORWARD_SUBJECT = re.compile(r"^\**\s*(objet|sujet|subject)\s*+\**+\s*+:\s*+(tr|fw|fwd|trans)\s*:")
 _TRAILING_RULE = re.compile(r"^[\s_\-=*]*$")
 
 

@@ -6,6 +6,8 @@ Junk never raises here: a message that cannot be read becomes a Mail flagged
 
 from __future__ import annotations
 
+import email.errors
+import email.header
 import email.utils
 import logging
 import re
@@ -47,7 +49,9 @@ def parse_mail(raw: RawMail, rules: Rules) -> Mail:
 
 def _build_mail(raw: RawMail, parsed: mailparser.MailParser, rules: Rules) -> Mail:
     message: Message = parsed.message
-    headers = tuple((str(k).lower(), _header_text(v)) for k, v in message.items())
+    # raw_items: items() gives an 8-bit header as an email.header.Header whose text has
+    # lost its accented letters (U+FFFD); the raw value keeps the bytes to decode.
+    headers = tuple((str(k).lower(), _header_text(v)) for k, v in message.raw_items())
     sender = _first_address(parsed.from_)
     unparseable = None
     if not headers:
@@ -57,7 +61,8 @@ def _build_mail(raw: RawMail, parsed: mailparser.MailParser, rules: Rules) -> Ma
     # Secrets go first: nothing after this line ever sees a pasted password.
     body, secrets_body = redact_secrets(_body_text(message), rules)
     new_text, quoted = split_history(body)
-    subject, secrets_subject = redact_secrets(_one_line(parsed.subject), rules)
+    subject, secrets_subject = redact_secrets(_one_line(_decoded_words(next(
+        (value for name, value in headers if name == "subject"), ""))), rules)
     delivered = [a for _, a in parsed.delivered_to or []]
     delivered += [email.utils.parseaddr(v)[1] for k, v in headers if k == "x-original-to"]
     delivered += [m.group(1) for k, v in headers if k == "received" for m in _RECEIVED_FOR.finditer(v)]
@@ -93,6 +98,21 @@ def _header_text(value: object) -> str:
     return text.replace("\0", "")  # NUL is no text (and PostgreSQL refuses it)
 
 
+def _decoded_words(text: str) -> str:
+    """A header's RFC 2047 encoded words decoded like body text.
+
+    mail-parser drops the bytes a declared charset cannot decode: "=?utf-8?q?expir=E9?="
+    (latin-1 labelled UTF-8) or an unknown charset lost its "é".
+    """
+    try:
+        chunks = email.header.decode_header(text)
+    except (email.errors.HeaderParseError, ValueError):
+        return text
+    # Text outside encoded words comes back as raw-unicode-escape bytes.
+    return "".join(chunk if isinstance(chunk, str) else _decode_bytes(chunk, charset or "raw-unicode-escape")
+                   for chunk, charset in chunks)
+
+
 def _one_line(text: object) -> str:
     """One line of text; mail-parser gives a list when a header is repeated."""
     if isinstance(text, (list, tuple)):
@@ -102,10 +122,19 @@ def _one_line(text: object) -> str:
 
 def _first_address(pairs: list[tuple[str, str]] | None) -> Address | None:
     for name, address in pairs or []:
-        address = (address or "").strip().lower()
+        address = _header_text(_unescape_bytes(address or "")).strip().lower()
         if "@" in address and " " not in address:
-            return Address(_one_line(name), address)
+            return Address(_one_line(_unescape_bytes(name)), address)
     return None
+
+
+_ESCAPED_BYTE = re.compile(r"\\udc([89a-f][0-9a-f])")
+
+
+def _unescape_bytes(text: str) -> str:
+    """mail-parser writes each 8-bit byte of a raw From header as the text `\\udcXX`
+    ("J\\udce9r\\udcf4me"): put the byte back, for _header_text to read it."""
+    return _ESCAPED_BYTE.sub(lambda m: chr(0xDC00 + int(m.group(1), 16)), text or "")
 
 
 def _addresses(pairs: list[tuple[str, str]] | None) -> tuple[str, ...]:
@@ -138,10 +167,12 @@ def _decode_bytes(data: bytes, declared: str | None) -> str:
     if declared:
         candidates.append(declared)
     candidates += ["utf-8", "cp1252", "latin-1"]
+    # LookupError: no such codec. ValueError: bytes it cannot decode, and also a bare
+    # UnicodeError ("undefined", "punycode") or a NUL in the label ("utf-8\0").
     for charset in candidates:
         try:
             return data.decode(charset)
-        except (LookupError, UnicodeDecodeError):
+        except (LookupError, ValueError):
             continue
     return data.decode("latin-1")  # unreachable: latin-1 decodes every byte
 
@@ -164,6 +195,11 @@ def _text_parts(message: Message) -> tuple[list[str], list[str]]:
         if part.get_content_disposition() == "attachment" or part.get_filename():
             continue
         content_type = part.get_content_type()
+        if part.get_content_maintype() == "multipart":
+            # A multipart that is not one: its boundary is missing or never appears, so
+            # the email package keeps its parts as one text. The requester's words are
+            # in it (with the parts' headers): read it, rather than an empty body.
+            content_type = "text/plain"
         if content_type not in ("text/plain", "text/html"):
             continue
         payload = part.get_payload(decode=True) or b""
@@ -199,9 +235,20 @@ def _attachments(message: Message) -> list[Attachment]:
         filename = part.get_filename()
         if part.get_content_disposition() != "attachment" and not filename:
             continue
-        raw = part.get_payload()
-        size = len(raw) if isinstance(raw, (str, bytes)) else 0
-        if (part.get("content-transfer-encoding") or "").strip().lower() == "base64":
-            size = size * 3 // 4
-        found.append(Attachment(_one_line(filename or ""), part.get_content_type(), size))
+        found.append(Attachment(_one_line(filename or ""), part.get_content_type(), _size(part)))
     return found
+
+
+def _size(part: Message) -> int:
+    """Size of an attachment's content, from its encoded form (not decoded, not opened)."""
+    try:
+        raw = part.get_payload()
+    except (LookupError, ValueError):
+        # On 8-bit content the email package decodes with the declared charset, and a
+        # label like "utf-8\0" or "punycode" raises there: the bytes still have a size.
+        return len(part.get_payload(decode=True) or b"")
+    size = len(raw) if isinstance(raw, (str, bytes)) else 0
+    # An 8-bit header is an email.header.Header, not a str.
+    if _header_text(part.get("content-transfer-encoding")).strip().lower() == "base64":
+        size = size * 3 // 4
+    return size

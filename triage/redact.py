@@ -40,11 +40,15 @@ def redact_secrets(text: str, rules: Rules) -> tuple[str, tuple[str, ...]]:
         last = end
     pieces.append(text[last:])
     redacted = "".join(pieces)
-    for start, _ in spans:
+    # Spans come in text order: the shift of each mask is a running sum (summing over
+    # all earlier spans for each one was quadratic: seconds for a body of repeated
+    # "mot de passe est/x").
+    shift = 0
+    for start, end in spans:
         # Evidence: the words before the mask, never the secret itself.
-        shift = sum(len(MASK) - (e - s) for s, e in spans if s < start)
         at = start + shift
         contexts.append(" ".join(redacted[max(0, at - 40) : at + len(MASK)].split()))
+        shift += len(MASK) - (end - start)
     return redacted, tuple(contexts)
 
 

@@ -69,13 +69,19 @@ def is_requesters_own(part: QuotedPart, mail: Mail, rules: Rules) -> bool:
     return not _OUR_TEXT.search(fold(part.text))
 
 
+# A clause also ends this many characters away from its keyword: in a text without
+# any separator (a subject of "expiré expiré expiré..."), each keyword rescanned the
+# whole text and 20,000 characters took seconds.
+CLAUSE_LIMIT = 500
+
+
 def clause_bounds(text: str, start: int, end: int, rules: Rules) -> tuple[int, int]:
     """The clause around a span: from the last separator before it to the next after it."""
-    before = 0
+    before = max(0, start - CLAUSE_LIMIT)
     for found in rules.clause_separators.finditer(text, max(0, start - 200), start):
         before = found.end()
-    after = rules.clause_separators.search(text, end)
-    return before, after.start() if after else len(text)
+    after = rules.clause_separators.search(text, end, end + CLAUSE_LIMIT)
+    return before, after.start() if after else min(len(text), end + CLAUSE_LIMIT)
 
 
 def is_negated(text: str, start: int, rules: Rules) -> bool:
