@@ -210,3 +210,14 @@ def test_a_repeated_subject_header_keeps_the_first(rules):
 def test_nul_characters_never_reach_the_text(rules):
     mail = parse(rules, text_message(b"mot de passe\x00 expir\x00\xc3\xa9", "utf-8"))
     assert mail.new_text == "mot de passe expiré"
+
+
+def test_a_nul_in_a_charset_label_does_not_make_the_mail_unreadable(rules):
+    from triage.models import RawMail
+    from triage.parse import parse_mail
+
+    data = (b"From: Jean Dupont <jean.dupont@mairie-lamastre.fr>\r\nTo: ddfip07.pgp.spl-pes@dgfip.finances.gouv.fr\r\n"
+            b"Subject: mot de passe\r\nContent-Type: text/plain; charset=\"utf-8\0\"\r\n"
+            b"Content-Transfer-Encoding: 8bit\r\n\r\nMon mot de passe a expir\xc3\xa9, identifiant jdupont-xt.\r\n")
+    mail = parse_mail(RawMail(data, "nul.eml"), rules)
+    assert mail.unparseable is None and "expiré" in mail.new_text and "jdupont-xt" in mail.new_text

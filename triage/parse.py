@@ -37,7 +37,14 @@ _SINGLE_BYTE = ("iso-8859-1", "iso-8859-15", "latin-1", "latin1", "windows-1252"
 def parse_mail(raw: RawMail, rules: Rules) -> Mail:
     """Parse one message; never raises on bad input."""
     try:
-        parsed = mailparser.parse_from_bytes(raw.data)
+        try:
+            parsed = mailparser.parse_from_bytes(raw.data)
+        except ValueError:
+            if b"\0" not in raw.data:
+                raise
+            # A NUL in a charset label ("utf-8\0") breaks mail-parser's decoding; NUL is
+            # no text anyway (every text drops it): read the mail without them.
+            parsed = mailparser.parse_from_bytes(raw.data.replace(b"\0", b""))
         return _build_mail(raw, parsed, rules)
     except Exception as error:  # noqa: BLE001 - hostile bytes can break any parser
         # (the email package alone raises HeaderParseError, ValueError, IndexError,
