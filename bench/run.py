@@ -71,16 +71,7 @@ def config_file(folder: Path, server: Dovecot, departments: tuple[str, ...], dat
     lines = [f'data_dir = "{folder / "data"}"']
     if database_url:
         lines.append(f'database_url = "{database_url}"')
-    for department in departments:
-        lines.append(f"""[[mailboxes]]
-address = "ddfip{department}.pgp.spl-pes@dgfip.finances.gouv.fr"
-department = "{department}"
-host = "127.0.0.1"
-port = {server.port}
-security = "none"
-username = "ddfip{department}"
-password_env = "TRIAGE_IMAP_PASSWORD_{department}"
-""")
+    lines += [server.mailbox_config(department) for department in departments]
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"triage-{'-'.join(departments)}.toml"
     path.write_text("\n".join(lines))

@@ -146,15 +146,7 @@ def imap_config(dovecot, tmp_path, monkeypatch):
     blocks = [f'data_dir = "{tmp_path / "data"}"', "batch_size = 7", ""]
     for department in DEPARTMENTS:
         monkeypatch.setenv(f"TRIAGE_IMAP_PASSWORD_{department}", PASSWORD.format(department=department))
-        blocks.append(f"""[[mailboxes]]
-address = "ddfip{department}.pgp.spl-pes@dgfip.finances.gouv.fr"
-department = "{department}"
-host = "127.0.0.1"
-port = {dovecot.port}
-security = "none"
-username = "ddfip{department}"
-password_env = "TRIAGE_IMAP_PASSWORD_{department}"
-""")
+        blocks.append(dovecot.mailbox_config(department))
     path = tmp_path / "triage.toml"
     path.write_text("\n".join(blocks))
     monkeypatch.delenv("TRIAGE_DATABASE_URL", raising=False)

@@ -171,6 +171,18 @@ service anvil {{
         path = self.root / "dovecot.log"
         return path.read_text(errors="replace")[-3000:] if path.exists() else ""
 
+    def mailbox_config(self, department: str) -> str:
+        """The `[[mailboxes]]` table pointing triage at one account (password from the environment)."""
+        return f"""[[mailboxes]]
+address = "ddfip{department}.pgp.spl-pes@dgfip.finances.gouv.fr"
+department = "{department}"
+host = "127.0.0.1"
+port = {self.port}
+security = "none"
+username = "ddfip{department}"
+password_env = "TRIAGE_IMAP_PASSWORD_{department}"
+"""
+
     def client(self, department: str) -> IMAPClient:
         """A logged-in IMAP client for one departmental account."""
         client = IMAPClient("127.0.0.1", port=self.port, ssl=False, timeout=10)

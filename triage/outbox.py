@@ -279,7 +279,7 @@ class Outbox:
                 if reply.status == REPLY_PENDING:
                     report.held += 1
                 else:
-                    _event(session, reply, now, "reply_suppressed", f"{reply.template}: {reply.last_error}")
+                    _event(session, reply.case_id, now, "reply_suppressed", f"{reply.template}: {reply.last_error}")
                     report.suppressed += 1
                 return
             message = self._message(session, reply, now)
@@ -288,14 +288,14 @@ class Outbox:
                 path = write_dry_run(message, dry_run_directory(self.settings) / f"{now:%Y-%m-%d}",
                                      f"{reply.case.reference}-{reply.id}-{reply.template}")
                 reply.status = REPLY_DRY_RUN
-                _event(session, reply, now, "reply_dry_run", f"{reply.template} écrite dans {path}")
+                _event(session, reply.case_id, now, "reply_dry_run", f"{reply.template} écrite dans {path}")
                 report.dry_run += 1
                 return
             if self.sender is None:
                 reply.last_error = "aucun serveur SMTP configuré"
                 report.errors.append("no [smtp] server configured: replies wait")
                 return
-            # Claim: from now on a crash leaves it "sending", checked against Sent later.
+            # Claim: from now on a crash leaves it "sending" (sent again once this poller is gone).
             claimed = session.execute(update(ReplyRow).where(ReplyRow.id == reply.id, ReplyRow.status == REPLY_PENDING)
                                       .values(status=REPLY_SENDING, attempts=ReplyRow.attempts + 1,
                                               claimed_by=self.owner, claimed_at=now))
@@ -313,13 +313,14 @@ class Outbox:
             with self.store.transaction() as session:
                 reply = session.get(ReplyRow, reply_id)
                 reply.last_error = str(error)[:1000]
+                what = f"{reply.template} à {reply.recipient} : {error}"
                 if error.uncertain:
                     reply.status = REPLY_UNCONFIRMED
-                    _event(session, reply, now, "reply_unconfirmed", f"{reply.template} à {reply.recipient} : {error}")
+                    _event(session, reply.case_id, now, "reply_unconfirmed", what)
                     report.unconfirmed += 1
                 elif error.permanent:
                     reply.status = REPLY_FAILED
-                    _event(session, reply, now, "reply_failed", f"{reply.template} à {reply.recipient} : {error}")
+                    _event(session, reply.case_id, now, "reply_failed", what)
                     report.failed += 1
                 else:
                     delay = min(timedelta(minutes=2 ** max(reply.attempts - 1, 0)), MAX_BACKOFF)
@@ -342,7 +343,7 @@ class Outbox:
             reply = session.get(ReplyRow, reply_id)
             if reply.status in (REPLY_PENDING, REPLY_SENDING):
                 reply.status, reply.last_error = REPLY_FAILED, error[:1000]
-                _event(session, reply, now, "reply_failed", f"{reply.template} à {reply.recipient} : {error}")
+                _event(session, reply.case_id, now, "reply_failed", f"{reply.template} à {reply.recipient} : {error}")
                 report.failed += 1
                 report.errors.append(error)
 
@@ -359,8 +360,7 @@ class Outbox:
         with self.store.transaction() as session:
             session.execute(update(ReplyRow).where(ReplyRow.id == reply_id)
                             .values(status=REPLY_SENT, sent_at=now, last_error=""))
-            session.add(EventRow(case_id=case_id, at=now, actor="triage", kind="reply_sent",
-                                 detail=f"{template} à {recipient}"[:2000]))
+            _event(session, case_id, now, "reply_sent", f"{template} à {recipient}")
             if template == "resolved":
                 case = session.get(CaseRow, case_id)
                 if case.status == RESOLVED:
@@ -384,7 +384,7 @@ class Outbox:
                 reply.status = REPLY_UNCONFIRMED
                 reply.last_error = ("envoi interrompu juste après sa transmission au serveur SMTP, sans sa réponse : "
                                     "peut-être reçue, jamais renvoyée automatiquement")
-                _event(session, reply, now, "reply_unconfirmed", f"{reply.template} à {reply.recipient}")
+                _event(session, reply.case_id, now, "reply_unconfirmed", f"{reply.template} à {reply.recipient}")
                 report.unconfirmed += 1
                 log.warning("reply %s: interrupted after the end of DATA; unconfirmed, not sent again",
                             reply.outgoing_message_id)
@@ -437,8 +437,8 @@ class Outbox:
         return build_message(content, self.rules, now, self.settings.templates_dir)
 
 
-def _event(session: Session, reply: ReplyRow, now: datetime, kind: str, detail: str) -> None:
-    session.add(EventRow(case_id=reply.case_id, at=now, actor="triage", kind=kind, detail=detail[:2000]))
+def _event(session: Session, case_id: int, now: datetime, kind: str, detail: str) -> None:
+    session.add(EventRow(case_id=case_id, at=now, actor="triage", kind=kind, detail=detail[:2000]))
 
 
 def dry_run_directory(settings: Settings) -> Path:

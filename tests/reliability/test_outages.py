@@ -30,6 +30,7 @@ from sqlalchemy.engine import make_url
 from tests.conftest import MAILBOX_07, _postgres_schema_url
 from tests.reliability.proxy import FlakyProxy
 from tests.servers import DEPARTMENTS
+from tests.test_daemon import wait_until
 from tests.test_outbox import request
 from tests.test_poller import corpus, unique_copy
 from triage.cli import main
@@ -51,16 +52,6 @@ FETCH_ITEM = b" FETCH ("
 
 
 # --- helpers ------------------------------------------------------------------------
-
-def wait_until(predicate, seconds: float = 30.0) -> bool:
-    """Wait for something another process does (bounded: a failure, not a hang)."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.1)
-    return False
-
 
 def deliver_backlog(dovecot, count: int = BACKLOG, tag: str = "outage") -> set[str]:
     """Corpus requests under Message-IDs of their own, into 07's INBOX; their Message-IDs."""

@@ -16,6 +16,7 @@ import re
 
 from ..models import Finding, Mail
 from ..rules import Rules
+from .common import within
 
 NAME = "authentication"
 DESCRIPTION = (
@@ -37,7 +38,7 @@ def trusted_verdict(mail: Mail, rules: Rules) -> str | None:
             continue
         value = _COMMENT.sub(" ", value[:_HEADER_LIMIT])
         authserv_id = value.partition(";")[0].split()
-        if authserv_id and _within(authserv_id[0].lower(), rules.authserv_ids):
+        if authserv_id and within(authserv_id[0].lower(), rules.authserv_ids):
             return value
     return None
 
@@ -63,15 +64,10 @@ def authenticated(verdict: str, from_domain: str) -> tuple[bool, str]:
     for method, result, properties in found:
         domain = properties.get("header.d") or properties.get("header.i") if method == "dkim" else (
             properties.get("smtp.mailfrom") if method == "spf" else None)
-        if result == "pass" and domain and _within(from_domain, (domain,)):
+        if result == "pass" and domain and within(from_domain, (domain,)):
             return True, f"{method}=pass ({domain})"
     summary = ", ".join(f"{method}={result}" for method, result, _ in found) or "aucun résultat SPF, DKIM ou DMARC"
     return False, summary
-
-
-def _within(domain: str, parents: tuple[str, ...]) -> bool:
-    """The domain is one of the parents or under one of them."""
-    return any(domain == parent or domain.endswith("." + parent) for parent in parents)
 
 
 def check(mail: Mail, rules: Rules) -> list[Finding]:

@@ -50,10 +50,14 @@ def requester_text(mail: Mail, rules: Rules) -> RequesterText:
     )
 
 
+def within(domain: str, parents: tuple[str, ...]) -> bool:
+    """The domain is one of the parents or under one of them."""
+    return any(domain == parent or domain.endswith("." + parent) for parent in parents)
+
+
 def is_ours(address: str, rules: Rules) -> bool:
     """An address of the DGFiP (our mailboxes, our agents)."""
-    domain = address.rpartition("@")[2].lower()
-    return domain == rules.domain or domain.endswith("." + rules.domain)
+    return within(address.rpartition("@")[2].lower(), (rules.domain,))
 
 
 def is_requesters_own(part: QuotedPart, mail: Mail, rules: Rules) -> bool:
