@@ -86,6 +86,9 @@ class ImapMailbox:
 
         `UID SEARCH UID n:*` always answers the highest UID, even below n: filter.
         """
+        # From here on, any announcement of new mail may concern a message this search
+        # does not see (see wait_for_mail); older ones are forgotten (they do not grow).
+        self.client._imap.untagged_responses.clear()
         uids = self._call(self.client.search, ["UID", f"{last_uid + 1}:*"])
         return sorted(uid for uid in uids if uid > last_uid)
 
@@ -142,8 +145,14 @@ class ImapMailbox:
     def wait_for_mail(self, seconds: float, stop: threading.Event) -> bool:
         """IDLE until the server announces something, `seconds` pass, or `stop` is set.
 
-        Checks `stop` every second so that SIGTERM is honoured promptly.
+        Checks `stop` every second so that SIGTERM is honoured promptly. The server
+        announces a new message once, in answer to whatever command runs when it sees it
+        (a SEARCH, a MOVE); imaplib keeps such answers. One announced since the last
+        search returns at once: IDLE would not announce it again, and the mail would
+        wait for the timeout.
         """
+        if self.client._imap.untagged_responses.pop("EXISTS", None):
+            return True
         self._call(self.client.idle)
         try:
             waited = 0.0
