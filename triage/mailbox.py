@@ -7,7 +7,9 @@ message never marks it read for the agents.
 
 from __future__ import annotations
 
+import imaplib
 import logging
+import re
 import socket
 import ssl
 import threading
@@ -25,6 +27,8 @@ log = logging.getLogger(__name__)
 
 # What a broken connection or a refusing server raises.
 IMAP_ERRORS = (IMAPClientError, OSError, socket.timeout, ssl.SSLError)
+# An untagged response announcing a new message.
+NEW_MAIL = re.compile(rb"\* \d+ EXISTS\b", re.IGNORECASE)
 
 
 class ImapMailbox:
@@ -155,15 +159,41 @@ class ImapMailbox:
             return True
         self._call(self.client.idle)
         try:
+            if any(NEW_MAIL.match(line) for line in self._call(self._lines_already_received)):
+                return True
             waited = 0.0
             while waited < seconds and not stop.is_set():
                 responses = self._call(self.client.idle_check, timeout=1)
-                if any(b"EXISTS" in r or b"RECENT" in r for r in responses):
+                if any(b"EXISTS" in r for r in responses):
                     return True
                 waited += 1
             return False
         finally:
             self._call(self.client.idle_done)
+
+    def _lines_already_received(self) -> list[bytes]:
+        """Lines that came in together with the server's "+ idling", read without waiting.
+
+        imapclient's idle() reads only that continuation line, and idle_check() waits
+        for the socket to become readable: lines already read into imaplib's buffer
+        would wait unseen for the next packet. The EXISTS of a mail delivered just
+        before IDLE usually comes in that very packet (Dovecot announces it at once).
+        Reading as idle_check() does, minus its wait.
+        """
+        sock = self.client.socket()
+        sock.setblocking(False)
+        lines = []
+        try:
+            while True:
+                lines.append(self.client._imap._get_line())
+        except (BlockingIOError, ssl.SSLWantReadError):
+            pass  # nothing more for now (TLS)
+        except imaplib.IMAP4.abort as error:
+            if "EOF" not in str(error):  # without TLS, "nothing more for now" reads as EOF
+                raise
+        finally:
+            sock.settimeout(self.timeout)
+        return lines
 
     def _call(self, method, *args, **kwargs):
         try:
