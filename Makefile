@@ -36,7 +36,7 @@ eval: $(BIN)/.installed
 	$(BIN)/triage eval tests/heldout
 	$(BIN)/triage eval tests/heldout2
 
-# Against a real Dovecot (as root, like the tests) and the local PostgreSQL; about an hour.
+# Against a real Dovecot (as root, like the tests) and the local PostgreSQL; half an hour to an hour.
 bench: $(BIN)/.installed
 	$(BIN)/python bench/run.py
 
