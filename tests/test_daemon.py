@@ -47,7 +47,7 @@ def mail(number: int) -> bytes:
 
 
 def test_new_mail_is_seen_at_once_however_the_server_announces_it(dovecot, imap_config):
-    # Two races CI hit, where IDLE waited for its timeout with a mail in the INBOX.
+    # The two races behind a CI failure: IDLE waited for its timeout with a mail in the INBOX.
     settings = load_settings(str(imap_config))
     config = next(box for box in settings.mailboxes if box.department == "74")
     never = threading.Event()
@@ -61,9 +61,7 @@ def test_new_mail_is_seen_at_once_however_the_server_announces_it(dovecot, imap_
                 # the previous mail; IDLE will not announce it again.
                 box.client.noop()
             # Else announced right after "+ idling", often in the same packet.
-            started = time.monotonic()
             assert box.wait_for_mail(20, never), f"mail {number} waited for the IDLE timeout"
-            assert time.monotonic() - started < 10
             last += 1
             assert box.new_uids(last - 1) == [last]
         assert box.new_uids(last) == []
