@@ -19,6 +19,8 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from email.parser import BytesHeaderParser
 from pathlib import Path
@@ -136,6 +138,18 @@ def start(config: Path, *command: str, stderr=subprocess.PIPE) -> subprocess.Pop
                             stdout=subprocess.PIPE, stderr=stderr, text=True)
 
 
+@contextmanager
+def running_daemon(config: Path, log: Path) -> Iterator[subprocess.Popen]:
+    """`triage run` logging to a file (read while it runs), stopped with SIGTERM at the end."""
+    with log.open("w") as stderr:
+        daemon = start(config, "run", stderr=stderr)
+    try:
+        yield daemon
+    finally:
+        daemon.send_signal(signal.SIGTERM)
+        daemon.communicate(timeout=30)
+
+
 def reap(process: subprocess.Popen) -> None:
     """Kill a process the test gave up on, and collect it either way."""
     if process.poll() is None:
@@ -246,9 +260,7 @@ def test_the_daemon_survives_cuts_mid_fetch_and_while_idle_and_catches_up(
     message_ids = deliver_backlog(dovecot)
     imap_proxy.cut_at(FETCH_ITEM, 10)
     log = tmp_path / "daemon.log"
-    with log.open("w") as stderr:
-        daemon = start(proxied_config, "run", stderr=stderr)
-    try:
+    with running_daemon(proxied_config, log) as daemon:
         # Each new connection gets one more batch through before its cut (progress on a link that
         # keeps failing), and the retries space out all the same.
         assert wait_until(lambda: "reconnecting in 2 s" in log.read_text()), log.read_text()
@@ -263,9 +275,6 @@ def test_the_daemon_survives_cuts_mid_fetch_and_while_idle_and_catches_up(
         assert wait_until(lambda: recorded_count(url) == BACKLOG + 2), log.read_text()
         assert wait_until(lambda: not message_ids_by_folder(dovecot)["INBOX"])
         assert daemon.poll() is None, "the daemon is still running"
-    finally:
-        daemon.send_signal(signal.SIGTERM)
-        daemon.communicate(timeout=30)
     err = log.read_text()
     assert daemon.returncode == 0, err
     assert f"ERROR triage.poller: {MAILBOX_07}: " in err and "command: FETCH => socket error" in err
@@ -391,9 +400,7 @@ def test_the_daemon_rides_out_postgresql_cut_at_its_first_write_then_down_and_ca
     database_proxy.cut_at(b"INSERT 0 ")  # ...and the connection is cut there
     message_ids = deliver_backlog(dovecot, 5)
     log = tmp_path / "daemon.log"
-    with log.open("w") as stderr:
-        daemon = start(config, "run", stderr=stderr)
-    try:
+    with running_daemon(config, log) as daemon:
         assert wait_until(lambda: database_proxy.cuts >= len(DEPARTMENTS)), log.read_text()
         database_proxy.heal()
         assert wait_until(lambda: recorded_count(direct) == 5), log.read_text()
@@ -408,9 +415,6 @@ def test_the_daemon_rides_out_postgresql_cut_at_its_first_write_then_down_and_ca
         assert wait_until(lambda: recorded_count(direct) == 10), log.read_text()
         assert wait_until(lambda: not message_ids_by_folder(dovecot)["INBOX"])
         assert daemon.poll() is None, "the daemon is still running"
-    finally:
-        daemon.send_signal(signal.SIGTERM)
-        daemon.communicate(timeout=30)
     err = log.read_text()
     assert daemon.returncode == 0, err
     assert f"ERROR triage.poller: {MAILBOX_07}: database unavailable, mail left in place: " in err
