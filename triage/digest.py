@@ -12,6 +12,7 @@ from .agent_view import local
 from .config import Settings
 from .errors import ConfigError
 from .outbox import OutboxStatus, SmtpSender
+from .report import queue_title
 from .rules import Rules
 
 
@@ -36,7 +37,7 @@ def send_digest(settings: Settings, rules: Rules, address: str, page: Path, csv_
     sender = next((m.address for m in settings.mailboxes if m.department == department), None) \
         or (home.mailbox if home else (settings.mailboxes[0].address if settings.mailboxes
                                        else rules.departments[0].mailbox))
-    title = f"Rapport SPL-PES {('DDFIP ' + home.of_name) if home else 'tous départements'} du {local(now)}"
+    title = f"Rapport SPL-PES {queue_title(rules, department) if department else 'tous départements'} du {local(now)}"
     message = EmailMessage(policy=SMTP)
     message["From"] = formataddr(("Assistance SPL-PES", sender))
     message["To"] = address

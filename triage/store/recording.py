@@ -28,8 +28,9 @@ from ..rules import Rules
 from .conversations import find_case
 from .database import Store, lock_requester
 from .models import (CLOSED, IGNORED, NEEDS_REVIEW, NEW, READY_FOR_AGENT, REDIRECTED, REPLY_BOUNCED,
-                     REPLY_PENDING, REPLY_SUPERSEDED, RESOLVED, SELF_SERVICE_SENT, WAITING_REQUESTER, CaseRow,
-                     CounterRow, DecisionRow, EventRow, MailboxRow, MessageRow, ReplyRow, SuppressionRow)
+                     REPLY_PENDING, REPLY_SUPERSEDED, RESOLVED, SELF_SERVICE_SENT, UNKNOWN_DEPARTMENT,
+                     WAITING_REQUESTER, CaseRow, CounterRow, DecisionRow, EventRow, MailboxRow, MessageRow, ReplyRow,
+                     SuppressionRow)
 
 ROBOT = "triage"
 QUARANTINED = "quarantined"
@@ -246,7 +247,7 @@ def _mailbox_id(store: Store, session: Session, address: str | None, rules: Rule
     if address not in store.mailbox_ids:
         department = rules.mailboxes.get(address)
         insert_if_absent(session, MailboxRow, address=address, last_uid=0,
-                         department=department.code if department else "00")
+                         department=department.code if department else UNKNOWN_DEPARTMENT)
         store.mailbox_ids[address] = session.scalars(select(MailboxRow.id).where(MailboxRow.address == address)).one()
     return store.mailbox_ids[address]
 
@@ -262,7 +263,7 @@ def next_reference(session: Session, department: str, now: datetime) -> str:
 
 
 def _open_case(session: Session, mail: Mail, decision: Decision, now: datetime) -> CaseRow:
-    department = decision.facts.mailbox_department or decision.department or "00"
+    department = decision.facts.mailbox_department or decision.department or UNKNOWN_DEPARTMENT
     case = CaseRow(
         reference=next_reference(session, department, now), department=department,
         identifier=decision.identifier, kind=decision.case,
