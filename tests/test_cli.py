@@ -1,13 +1,16 @@
-"""The command line: the classify contract, the readable summary, eval and errors."""
+"""The command line: the classify contract, the readable summary, eval, errors, global options."""
 
+import argparse
 import json
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import DATA, build_eml
 from triage.analysis import CHECKS
-from triage.cli import main
+from triage.cli import build_parser, main, subcommand_parsers
 
 CONTRACT = {"file", "message_id", "mailbox", "department", "case", "identifier", "identifiers", "sender",
             "sender_nominative", "phone_registered", "action", "missing", "warnings", "evidence"}
@@ -76,3 +79,74 @@ def test_the_console_script_runs(tmp_path):
     path.write_bytes(build_eml("J'ai oublié mon mot de passe, portable enregistré. jdupont-xt"))
     result = subprocess.run([str(TRIAGE), "classify", "--json", str(path)], capture_output=True, text=True, check=True)
     assert json.loads(result.stdout)["action"] == "self_service"
+
+
+# --- global options, before or after the subcommand -----------------------------------
+
+FIRST = {"config": "first.toml", "rules": "first-rules", "data_dir": "first-data",
+         "database_url": "sqlite:///first.db", "log_format": "json", "verbose": True}
+SECOND = {"config": "second.toml", "rules": "second-rules", "data_dir": "second-data",
+          "database_url": "sqlite:///second.db", "log_format": "text", "verbose": True}
+DEFAULTS = {"config": None, "rules": None, "data_dir": None, "database_url": None, "log_format": "text",
+            "verbose": False}
+
+
+def as_options(values: dict) -> list[str]:
+    """The global options on a command line."""
+    options = [f"--{key.replace('_', '-')}={value}" for key, value in values.items() if key != "verbose"]
+    return options + (["-v"] if values["verbose"] else [])
+
+
+def leaf_commands() -> list[tuple[str, ...]]:
+    """Every runnable subcommand path (`poll`, `cases list`...), found by walking the parser."""
+    paths = [path for path, _ in subcommand_parsers(build_parser())]
+    return [path for path in paths if not any(other[:len(path)] == path != other for other in paths)]
+
+
+def required_arguments(path: tuple[str, ...]) -> list[str]:
+    """Sample values for what the subcommand requires: "365d" reads as a path, a
+    reference, a text and a duration alike; a choice takes its first value."""
+    parser = dict(subcommand_parsers(build_parser()))[path]
+    arguments = []
+    for action in parser._actions:
+        sample = str(next(iter(action.choices))) if action.choices else "365d"
+        if not action.option_strings and action.nargs not in ("?", "*", argparse.SUPPRESS, argparse.PARSER):
+            arguments.append(sample)
+        elif action.option_strings and action.required:
+            arguments += [action.option_strings[0], sample]
+    return arguments
+
+
+def test_the_walk_finds_nested_subcommands():
+    assert {("poll",), ("cases", "list"), ("outbox", "status"), ("db", "upgrade"), ("report",)} <= set(leaf_commands())
+
+
+@pytest.mark.parametrize("path", leaf_commands(), ids=" ".join)
+def test_global_options_are_accepted_before_or_after_every_subcommand(path):
+    command = [*path, *required_arguments(path)]
+    parse = build_parser().parse_args
+    namespaces = {
+        "none": (parse(command), DEFAULTS),
+        "before": (parse([*as_options(FIRST), *command]), FIRST),
+        "after": (parse([*command, *as_options(FIRST)]), FIRST),
+        "after wins over before": (parse([*as_options(FIRST), *command, *as_options(SECOND)]), SECOND),
+    }
+    if len(path) > 1:  # between `cases` and `list` too
+        namespaces["between"] = (parse([path[0], *as_options(FIRST), *path[1:], *required_arguments(path)]), FIRST)
+    for where, (namespace, expected) in namespaces.items():
+        assert {key: getattr(namespace, key) for key in expected} == expected, where
+
+
+def test_poll_reads_the_config_file_given_after_the_subcommand(tmp_path, monkeypatch):
+    monkeypatch.delenv("TRIAGE_DATABASE_URL", raising=False)
+    monkeypatch.delenv("TRIAGE_DATA_DIR", raising=False)
+    data = tmp_path / "data"
+    config = tmp_path / "triage.toml"
+    config.write_text(f'data_dir = "{data}"\n')
+    result = subprocess.run([str(TRIAGE), "poll", "--source", str(DATA / "requests"), "--config", str(config)],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert f"Store: sqlite:///{data / 'triage.db'}" in result.stdout
+    listed = subprocess.run([str(TRIAGE), "cases", "list", "--all", "--config", str(config), "--json"],
+                            capture_output=True, text=True, check=True)
+    assert len(listed.stdout.splitlines()) > 5

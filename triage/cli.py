@@ -49,17 +49,7 @@ def main(argv: list[str] | None = None) -> int:
 def build_parser() -> argparse.ArgumentParser:
     """Every subcommand with its help text."""
     parser = argparse.ArgumentParser(prog="triage", description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--config", metavar="FILE",
-                        help=f"configuration file (default: $TRIAGE_CONFIG, else {DEFAULT_CONFIG} if present)")
-    parser.add_argument("--rules", metavar="DIR", help="rules directory (default: the shipped rules/)")
-    parser.add_argument("--data-dir", metavar="DIR",
-                        help="raw copies and the SQLite store (default: $TRIAGE_DATA_DIR, else "
-                             "~/.local/share/spl-pes-triage)")
-    parser.add_argument("--database-url", metavar="URL",
-                        help="SQLAlchemy URL of the store (default: $TRIAGE_DATABASE_URL, else SQLite in the data dir)")
-    parser.add_argument("-v", "--verbose", action="store_true", help="log debugging detail")
-    parser.add_argument("--log-format", choices=("text", "json"), default="text",
-                        help="log lines as text (default) or one JSON object per line")
+    add_global_options(parser, with_defaults=True)
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
 
     classify_parser = commands.add_parser(
@@ -169,7 +159,51 @@ def build_parser() -> argparse.ArgumentParser:
     purge_parser.add_argument("--older-than", required=True, type=parse_duration, metavar="AGE",
                               help="retention, e.g. 365d (days), 52w (weeks), 12h (hours)")
     purge_parser.set_defaults(command=run_purge)
+    for _, subcommand in subcommand_parsers(parser):
+        add_global_options(subcommand, with_defaults=False)
     return parser
+
+
+def add_global_options(parser: argparse.ArgumentParser, with_defaults: bool) -> None:
+    """The options every command takes, wherever they are typed: `triage --config F poll`
+    and `triage poll --config F` alike (the README says every command takes them).
+
+    Only the top-level parser sets defaults; a subcommand leaves an option it was not
+    given out of the namespace (argparse.SUPPRESS), so its default never overwrites
+    a value typed before the subcommand, and a value typed after it wins.
+    """
+    def default(value: object) -> object:
+        return value if with_defaults else argparse.SUPPRESS
+
+    group = parser.add_argument_group("global options (before or after the command)")
+    group.add_argument("--config", metavar="FILE", default=default(None),
+                       help=f"configuration file (default: $TRIAGE_CONFIG, else {DEFAULT_CONFIG} if present)")
+    group.add_argument("--rules", metavar="DIR", default=default(None),
+                       help="rules directory (default: the shipped rules/)")
+    group.add_argument("--data-dir", metavar="DIR", default=default(None),
+                       help="raw copies and the SQLite store (default: $TRIAGE_DATA_DIR, else "
+                            "~/.local/share/spl-pes-triage)")
+    group.add_argument("--database-url", metavar="URL", default=default(None),
+                       help="SQLAlchemy URL of the store (default: $TRIAGE_DATABASE_URL, else SQLite in the data dir)")
+    group.add_argument("--log-format", choices=("text", "json"), default=default("text"),
+                       help="log lines as text (default) or one JSON object per line")
+    group.add_argument("-v", "--verbose", action="store_true", default=default(False), help="log debugging detail")
+
+
+def subcommand_parsers(parser: argparse.ArgumentParser,
+                       path: tuple[str, ...] = ()) -> list[tuple[tuple[str, ...], argparse.ArgumentParser]]:
+    """Every subcommand's parser, nested ones included (`cases list`), with its path of names.
+
+    argparse offers no public way to walk its tree: the subparsers action is found
+    among the parser's actions.
+    """
+    found = []
+    for action in parser._actions:  # noqa: SLF001 - see the docstring
+        if isinstance(action, argparse._SubParsersAction):  # noqa: SLF001
+            for name, subparser in action.choices.items():
+                found.append(((*path, name), subparser))
+                found.extend(subcommand_parsers(subparser, (*path, name)))
+    return found
 
 
 def parse_duration(text: str) -> timedelta:
