@@ -11,7 +11,7 @@ from email import policy
 import pytest
 from sqlalchemy import select
 
-from tests.conftest import DATA, MAILBOX_07, build_eml
+from tests.conftest import DATA, HOSTILE_ADDRESS, HOSTILE_EML, MAILBOX_07, build_eml
 from triage.cli import main
 from triage.models import RawMail
 from triage.pipeline import process_one
@@ -129,3 +129,23 @@ def test_the_report_command_writes_pages_and_sends_a_digest(tmp_path, smtp_sink,
     assert "Dossiers SPL-PES de la DDFIP de la Drôme" in digest.get_body(("html",)).get_content()
     assert [part.get_filename() for part in digest.iter_attachments()] == ["ddfip-26.csv"]
     assert digest["Auto-Submitted"] == "auto-generated"
+
+
+# What Excel or LibreOffice would read as the start of a formula.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def test_no_csv_cell_starts_like_a_formula_whatever_the_column(tmp_path, database_url):
+    store = fill_store(database_url, tmp_path)
+    process_one(store, RawMail(HOSTILE_EML, "hostile.eml"), load_rules(), tmp_path / "raw", NOW)
+    with store.transaction() as session:
+        (path,) = write_report(session, load_rules(), tmp_path / "report", NOW, [], "07", ("csv",))
+    store.dispose()
+    rows = list(csv.reader(io.StringIO(path.read_bytes().decode("utf-8-sig")), delimiter=";"))
+    for row in rows:
+        for column, cell in zip(rows[0], row):
+            assert not cell.startswith(FORMULA_START), (column, cell)
+    hostile = next(dict(zip(rows[0], row)) for row in rows if row[7].endswith(HOSTILE_ADDRESS))
+    assert hostile["Demandeur"].startswith("'=HYPERLINK(")
+    assert hostile["Adresse"] == "'" + HOSTILE_ADDRESS
+    assert hostile["Extrait"].startswith("'@SOMME(1+1)")

@@ -208,19 +208,30 @@ def render_csv(report: DepartmentReport) -> bytes:
     """Open cases as CSV for a French Excel: UTF-8 with BOM, ';' separators."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=";", quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n")
-    writer.writerow(CSV_COLUMNS)
+    write_row(writer, CSV_COLUMNS)
     for line in report.to_handle + report.waiting + report.other_open:
-        writer.writerow([line.reference, line.status_label, line.age_days, line.opened, line.kind_label,
-                         line.identifier, line.requester_name, line.requester_address,
-                         "oui" if line.nominative else "non", line.phone_label, ", ".join(line.missing),
-                         ", ".join(line.warnings), " | ".join(line.reasons), _spreadsheet_safe(line.excerpt),
-                         line.raw_copy])
+        write_row(writer, [line.reference, line.status_label, line.age_days, line.opened, line.kind_label,
+                           line.identifier, line.requester_name, line.requester_address,
+                           "oui" if line.nominative else "non", line.phone_label, ", ".join(line.missing),
+                           ", ".join(line.warnings), " | ".join(line.reasons), line.excerpt, line.raw_copy])
     return buffer.getvalue().encode("utf-8-sig")
 
 
+# A cell starting with one of these is read by Excel or LibreOffice as a formula
+# (a tab or CR before one too): "=HYPERLINK(...)" in a name would run on an agent's machine.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def write_row(writer, cells) -> None:
+    """Write one CSV row, every text cell protected: most come from a mail (name,
+    address, excerpt, evidence...), and protecting each cell here, not column by
+    column, also covers the columns added later."""
+    writer.writerow([_spreadsheet_safe(cell) if isinstance(cell, str) else cell for cell in cells])
+
+
 def _spreadsheet_safe(text: str) -> str:
-    """A cell a spreadsheet will not run as a formula (=, +, -, @ at the start)."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+    """A cell a spreadsheet will not run as a formula: a leading quote makes it text."""
+    return "'" + text if text.startswith(FORMULA_START) else text
 
 
 def write_report(session: Session, rules: Rules, out: Path, now: datetime, alerts: list[str],
