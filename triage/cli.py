@@ -20,6 +20,7 @@ from .errors import ConfigError, TriageError
 from .evaluate import evaluate, format_evaluation
 from .models import RawMail
 from .logs import configure_logging
+from .printable import printable_lines
 from .pipeline import classify, decision_record, process_one
 from .outbox import Outbox, OutboxReport, dry_run_directory, outbox_status
 from .digest import report_alerts, send_digest
@@ -258,7 +259,7 @@ def run_classify(args: argparse.Namespace) -> int:
 
 
 def format_record(record: dict) -> str:
-    """A readable summary of one decision."""
+    """A readable summary of one decision, for a terminal: no control from the mail."""
     missing = f" (missing: {', '.join(record['missing'])})" if record["missing"] else ""
     nominative = "nominative" if record["sender_nominative"] else "not nominative"
     phone = {True: "registered", False: "none", None: "not said"}[record["phone_registered"]]
@@ -273,7 +274,7 @@ def format_record(record: dict) -> str:
         lines.append(f"  warnings    {', '.join(record['warnings'])}")
     for check, evidence in record["evidence"].items():
         lines.append(f"  · {check}: {evidence}")
-    return "\n".join(lines)
+    return printable_lines(lines)
 
 
 def run_eval(args: argparse.Namespace) -> int:
