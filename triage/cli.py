@@ -23,9 +23,9 @@ from .logs import configure_logging
 from .printable import printable_lines
 from .pipeline import classify, decision_record, process_one
 from .outbox import Outbox, OutboxReport, dry_run_directory, outbox_status
-from .digest import report_alerts, send_digest
+from .digest import report_alerts, send_digests
 from .poller import poll_all, run_daemon
-from .report import write_report
+from .report import report_departments, report_file, write_report
 from .rules import load_rules
 from .sources import file_source
 from .store import casework
@@ -152,7 +152,8 @@ def build_parser() -> argparse.ArgumentParser:
     report_parser.add_argument("--format", choices=("html", "csv"), action="append",
                                help="html and/or csv (default: both; repeat the option for both)")
     report_parser.add_argument("--email", metavar="ADDRESS",
-                               help="also send the page as a digest to this address (needs [smtp])")
+                               help="also mail each department's report to this address, one digest per department: "
+                                    "its page as the body, its CSV attached (needs [smtp])")
     report_parser.set_defaults(command=run_report)
 
     purge_parser = commands.add_parser(
@@ -509,7 +510,7 @@ def run_cases_note(args: argparse.Namespace) -> int:
 
 
 def run_report(args: argparse.Namespace) -> int:
-    """`triage report`."""
+    """`triage report`; with --email, one digest per department written (see send_digests)."""
     settings = settings_of(args)
     rules = load_rules(settings.rules_dir)
     store = open_store(settings.database_url)
@@ -518,6 +519,7 @@ def run_report(args: argparse.Namespace) -> int:
     try:
         alerts = report_alerts(outbox_status(store, settings, now), settings)
         with store.transaction() as session:
+            departments = report_departments(session, rules, args.department)
             written = write_report(session, rules, out, now, alerts, args.department,
                                    tuple(args.format or ("html", "csv")), settings.templates_dir)
     finally:
@@ -525,11 +527,11 @@ def run_report(args: argparse.Namespace) -> int:
     for path in written:
         print(path)
     if args.email:
-        page = next((p for p in written if p.suffix == ".html" and p.name != "index.html"), None) \
-            or next(p for p in written if p.suffix == ".html")
-        csv_file = next((p for p in written if p.suffix == ".csv"), None)
-        send_digest(settings, rules, args.email, page, csv_file, args.department, now)
-        print(f"digest sent to {args.email}")
+        files = {code: [path for path in (report_file(out, code, ".html"), report_file(out, code, ".csv"))
+                        if path in written] for code in departments}
+        send_digests(settings, rules, args.email, files, now)
+        for code in departments:
+            print(f"digest sent to {args.email}: {code}")
     return 0
 
 

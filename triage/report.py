@@ -234,22 +234,31 @@ def _spreadsheet_safe(text: str) -> str:
     return "'" + text if text.startswith(FORMULA_START) else text
 
 
+def report_departments(session: Session, rules: Rules, department: str | None = None) -> list[str]:
+    """The departments a report covers: the one asked for, else every queue."""
+    return [department] if department else departments_in_store(session, rules)
+
+
+def report_file(out: Path, department: str, suffix: str) -> Path:
+    """Where a department's page (".html") or table (".csv") is written."""
+    return out / f"ddfip-{department}{suffix}"
+
+
 def write_report(session: Session, rules: Rules, out: Path, now: datetime, alerts: list[str],
                  department: str | None = None, formats: tuple[str, ...] = ("html", "csv"),
                  templates_dir: str | None = None) -> list[Path]:
     """Write the pages (and CSV files) into a directory; return what was written."""
     out.mkdir(parents=True, exist_ok=True)
-    codes = [department] if department else departments_in_store(session, rules)
-    reports = [build_department(session, rules, code, now) for code in codes]
+    reports = [build_department(session, rules, code, now) for code in report_departments(session, rules, department)]
     generated = local(now)
     written = []
     for report in reports:
         if "html" in formats:
-            path = out / f"ddfip-{report.code}.html"
+            path = report_file(out, report.code, ".html")
             path.write_text(render_department(report, generated, alerts, templates_dir), encoding="utf-8")
             written.append(path)
         if "csv" in formats:
-            path = out / f"ddfip-{report.code}.csv"
+            path = report_file(out, report.code, ".csv")
             path.write_bytes(render_csv(report))
             written.append(path)
     if "html" in formats and not department:
