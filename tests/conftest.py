@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from triage import clock
 from triage.analysis import analyse
 from triage.decide import decide
 from triage.models import Decision, Mail, RawMail
@@ -21,6 +22,49 @@ from triage.store.database import open_store
 
 DATA = Path(__file__).parent / "data"
 MAILBOX_07 = "ddfip07.pgp.spl-pes@dgfip.finances.gouv.fr"
+
+
+def pytest_configure(config):
+    """A moved clock (make test-future) is pinned once, so every `triage` process the
+    tests start reads the same timeline as the tests themselves."""
+    if os.environ.get(clock.VARIABLE):
+        os.environ[clock.VARIABLE] = clock.pin(os.environ[clock.VARIABLE])
+
+
+# What each kind of test needs, read from the fixtures it uses; a test that starts a
+# server by itself says so with a marker of its own. Whatever needs nothing is `unit`.
+SERVER_FIXTURES = {"dovecot": "imap", "tls_dovecot": "imap", "smtp_sink": "smtp", "postgres_schema": "postgres",
+                   "browser": "browser"}
+SERVER_MARKERS = ("imap", "smtp", "postgres", "browser")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark every test `unit` or with the servers it needs (pytest -m unit runs alone)."""
+    for item in items:
+        for fixture, marker in SERVER_FIXTURES.items():
+            if fixture in item.fixturenames:
+                item.add_marker(marker)
+        params = getattr(item, "callspec", None)
+        if params is not None and params.params.get("database_url") == "postgresql":
+            item.add_marker("postgres")
+        if not any(item.get_closest_marker(marker) for marker in SERVER_MARKERS):
+            item.add_marker("unit")
+
+
+_skipped: list[str] = []
+
+
+def pytest_runtest_logreport(report):
+    if report.skipped:
+        _skipped.append(report.nodeid)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Under `make test` (TRIAGE_TEST_NO_SKIP=1) a skipped test fails the run: every
+    server is there, so a skip would only hide a test that did not run."""
+    if os.environ.get("TRIAGE_TEST_NO_SKIP") == "1" and _skipped:
+        print(f"\n{len(_skipped)} test(s) skipped, which make test does not allow: {', '.join(_skipped[:5])}")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 @pytest.fixture(scope="session")

@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from tests.conftest import DATA, HOSTILE_ADDRESS, HOSTILE_EML, MAILBOX_07, build_eml
+from triage.agent_view import local
 from triage.cli import main
 from triage.models import RawMail
 from triage.pipeline import process_one
@@ -24,6 +25,7 @@ from triage.store.models import CaseRow, ReplyRow
 NOW = datetime(2026, 3, 9, 9, 0, tzinfo=UTC)
 XSS_SUBJECT = "<script>alert('sujet')</script> mot de passe expiré"
 XSS_NAME = "<img src=x onerror=alert(1)>"
+UNPARSEABLE = b"\x00\x01garbage without headers\xff" * 20  # no header at all: no mailbox, no department
 XSS_BODY = ("Mon mot de passe a expiré, identifiant xss-xt. <script>alert('corps')</script> "
             "<a href=\"javascript:alert(2)\">cliquez</a> <style>body{display:none}</style> mdp : Azerty123!")
 
@@ -167,3 +169,43 @@ def test_a_report_by_mail_without_department_is_one_digest_per_department(smtp_c
         assert [part.get_filename() for part in digest.iter_attachments()] == [f"ddfip-{department.code}.csv"]
     assert not any("tous départements" in str(digest["Subject"]) for digest in digests(smtp_sink))
     assert capsys.readouterr().out.count("digest sent to direction@dgfip.finances.gouv.fr") == len(sent)
+
+
+def _title_and_heading(page: str) -> str:
+    return re.search(r"<title>(.*)</title>", page).group(1) + " | " + re.search(r"<h1>(.*)</h1>", page).group(1)
+
+
+def test_the_queue_of_mail_from_no_known_mailbox_is_named_in_french(tmp_path, database_url):
+    store = open_store(database_url)
+    rules = load_rules()
+    process_one(store, RawMail(UNPARSEABLE, "illisible.eml"), rules, tmp_path / "raw", NOW)
+    with store.transaction() as session:
+        (code,) = session.scalars(select(CaseRow.department)).all()
+        written = write_report(session, rules, tmp_path / "report", NOW, [])
+    store.dispose()
+    assert tmp_path / "report" / f"ddfip-{code}.html" in written
+    index = html.unescape((tmp_path / "report" / "index.html").read_text(encoding="utf-8"))
+    assert f"<td>{code} - boîte de réception inconnue</td>" in index and f"{code} - {code}" not in index
+    page = html.unescape((tmp_path / "report" / f"ddfip-{code}.html").read_text(encoding="utf-8"))
+    assert _title_and_heading(page) == (f"Dossiers SPL-PES - boîte de réception inconnue - {local(NOW)} | "
+                                        "Dossiers SPL-PES de la boîte de réception inconnue")
+    assert "Boîte  ·" not in page, "no empty mailbox address"
+    assert _title_and_heading(html.unescape((tmp_path / "report" / "ddfip-07.html").read_text(encoding="utf-8"))) \
+        == f"Dossiers SPL-PES - DDFIP de l'Ardèche - {local(NOW)} | Dossiers SPL-PES de la DDFIP de l'Ardèche"
+
+
+def test_the_digest_of_mail_from_no_known_mailbox_names_its_queue(tmp_path, smtp_sink, capsys, monkeypatch):
+    data, inbox = tmp_path / "data", tmp_path / "inbox"
+    inbox.mkdir()
+    (inbox / "illisible.eml").write_bytes(UNPARSEABLE)
+    monkeypatch.delenv("TRIAGE_DATABASE_URL", raising=False)
+    assert main(["--data-dir", str(data), "poll", "--source", str(inbox)]) == 0
+    config = tmp_path / "t.toml"
+    config.write_text(f'data_dir = "{data}"\n[smtp]\nhost = "127.0.0.1"\nport = {smtp_sink.port}\nsecurity = "none"\n')
+    capsys.readouterr()
+    assert main(["--config", str(config), "report", "--department", "00",
+                 "--email", "chef.pole@dgfip.finances.gouv.fr"]) == 0
+    (sent,) = smtp_sink.received
+    digest = email.message_from_bytes(sent[2], policy=policy.default)
+    assert str(digest["Subject"]).startswith("Rapport SPL-PES boîte de réception inconnue du ")
+    assert "Dossiers SPL-PES de la boîte de réception inconnue" in digest.get_body(("html",)).get_content()

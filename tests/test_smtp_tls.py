@@ -13,6 +13,9 @@ from triage.rules import load_rules
 from triage.store.database import open_store
 from triage.store.models import ReplyRow
 
+# Each test starts its own aiosmtpd server with TLS.
+pytestmark = pytest.mark.smtp
+
 
 @pytest.fixture
 def certificate(tmp_path):

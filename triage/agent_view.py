@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from . import wording
+from . import clock, wording
 from .printable import printable_lines
 from .store.models import CaseRow
 
@@ -66,7 +66,7 @@ def case_detail(case: CaseRow) -> dict:
 
 def format_case_list(cases: list[CaseRow], now: datetime | None = None) -> str:
     """A table of cases, oldest first."""
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     if not cases:
         return "Aucun dossier."
     header = f"{'Référence':<24} {'Âge':>5}  {'Statut':<31} {'Nature':<28} {'Identifiant':<22} Demandeur"

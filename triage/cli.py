@@ -14,7 +14,7 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from . import agent_view
+from . import agent_view, clock
 from .config import DEFAULT_CONFIG, Settings, load_settings
 from .errors import ConfigError, TriageError
 from .evaluate import evaluate, format_evaluation
@@ -310,7 +310,7 @@ def run_poll(args: argparse.Namespace) -> int:
                 counts[f"action:{outcome.action}"] += 1
                 counts["replies queued"] += bool(outcome.reply_template)
         if args.dry_run or settings.smtp:
-            report = Outbox(store, settings, rules, args.dry_run).flush(datetime.now(UTC))
+            report = Outbox(store, settings, rules, args.dry_run).flush(clock.now())
     finally:
         store.dispose()
     actions = ", ".join(f"{key[7:]} {n}" for key, n in sorted(counts.items()) if key.startswith("action:"))
@@ -388,7 +388,7 @@ def run_outbox_status(args: argparse.Namespace) -> int:
     settings = settings_of(args)
     store = open_store(settings.database_url)
     try:
-        status = outbox_status(store, settings, datetime.now(UTC))
+        status = outbox_status(store, settings, clock.now())
     finally:
         store.dispose()
     print("replies: " + (", ".join(f"{name} {n}" for name, n in sorted(status.by_status.items())) or "none"))
@@ -405,7 +405,7 @@ def run_outbox_send(args: argparse.Namespace) -> int:
     settings = settings_of(args)
     store = open_store(settings.database_url)
     try:
-        report = Outbox(store, settings, load_rules(settings.rules_dir), args.dry_run).flush(datetime.now(UTC))
+        report = Outbox(store, settings, load_rules(settings.rules_dir), args.dry_run).flush(clock.now())
     finally:
         store.dispose()
     print(describe_outbox(report, settings))
@@ -478,7 +478,7 @@ def run_cases_resolve(args: argparse.Namespace) -> int:
     try:
         with store.transaction() as session:
             case = casework.resolve(session, args.reference, agent_of(args), args.note,
-                                    load_rules(settings.rules_dir), datetime.now(UTC))
+                                    load_rules(settings.rules_dir), clock.now())
             print(f"{case.reference} : {agent_view.wording.STATUS[case.status]}.")
     finally:
         store.dispose()
@@ -490,7 +490,7 @@ def run_cases_reopen(args: argparse.Namespace) -> int:
     _, store = _with_store(args)
     try:
         with store.transaction() as session:
-            case = casework.reopen(session, args.reference, agent_of(args), datetime.now(UTC))
+            case = casework.reopen(session, args.reference, agent_of(args), clock.now())
             print(f"{case.reference} : {agent_view.wording.STATUS[case.status]}.")
     finally:
         store.dispose()
@@ -502,7 +502,7 @@ def run_cases_note(args: argparse.Namespace) -> int:
     _, store = _with_store(args)
     try:
         with store.transaction() as session:
-            case = casework.add_note(session, args.reference, agent_of(args), args.text, datetime.now(UTC))
+            case = casework.add_note(session, args.reference, agent_of(args), args.text, clock.now())
             print(f"{case.reference} : note ajoutée.")
     finally:
         store.dispose()
@@ -514,7 +514,7 @@ def run_report(args: argparse.Namespace) -> int:
     settings = settings_of(args)
     rules = load_rules(settings.rules_dir)
     store = open_store(settings.database_url)
-    now = datetime.now(UTC)
+    now = clock.now()
     out = args.out or settings.data_dir / "report"
     try:
         alerts = report_alerts(outbox_status(store, settings, now), settings)
@@ -540,7 +540,7 @@ def run_purge(args: argparse.Namespace) -> int:
     _, store = _with_store(args)
     try:
         with store.transaction() as session:
-            report = casework.purge(session, args.older_than, datetime.now(UTC))
+            report = casework.purge(session, args.older_than, clock.now())
     finally:
         store.dispose()
     print(f"{report.messages} message texts erased, {report.raw_copies} raw copies deleted, "

@@ -12,6 +12,7 @@ from .agent_view import local
 from .config import Settings
 from .errors import ConfigError
 from .outbox import OutboxStatus, SmtpSender
+from .report import queue_title
 from .rules import Rules
 
 
@@ -53,8 +54,7 @@ def digest_message(settings: Settings, rules: Rules, address: str, department: s
     sender = next((m.address for m in settings.mailboxes if m.department == department), None) \
         or (home.mailbox if home else (settings.mailboxes[0].address if settings.mailboxes
                                        else rules.departments[0].mailbox))
-    title = (f"Rapport SPL-PES {('DDFIP ' + home.of_name) if home else 'du département ' + department} "
-             f"du {local(now)}")
+    title = f"Rapport SPL-PES {queue_title(rules, department)} du {local(now)}"
     page = next((path for path in files if path.suffix == ".html"), None)
     table = next((path for path in files if path.suffix == ".csv"), None)
     message = EmailMessage(policy=SMTP)

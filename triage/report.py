@@ -22,8 +22,8 @@ from .agent_view import local
 from .replies import environment
 from .rules import Rules
 from .store.models import (OPEN_STATUSES, READY_FOR_AGENT, NEEDS_REVIEW, REPLY_BOUNCED, REPLY_FAILED,
-                           REPLY_PENDING, REPLY_SENDING, REPLY_UNCONFIRMED, STATUSES, WAITING_REQUESTER, CaseRow, MessageRow,
-                           ReplyRow)
+                           REPLY_PENDING, REPLY_SENDING, REPLY_UNCONFIRMED, STATUSES, UNKNOWN_DEPARTMENT,
+                           WAITING_REQUESTER, CaseRow, MessageRow, ReplyRow)
 
 EXCERPT = 300  # characters of a message's (redacted) new text shown to agents
 # Why an automatic mail was ignored, from the evidence of the `automatic` check.
@@ -68,8 +68,9 @@ class DepartmentReport:
     """What one department's page shows."""
 
     code: str
-    name: str
+    name: str  # "Ardèche"; "boîte de réception inconnue" for mail that reached no mailbox of ours
     of_name: str
+    title: str  # "DDFIP de l'Ardèche", "boîte de réception inconnue": what the page is about
     mailbox: str
     counts: dict[str, int]
     to_handle: list[CaseLine] = field(default_factory=list)
@@ -87,9 +88,10 @@ def build_department(session: Session, rules: Rules, code: str, now: datetime) -
         select(CaseRow).where(CaseRow.department == code).order_by(CaseRow.opened_at, CaseRow.id)
         .options(selectinload(CaseRow.messages).selectinload(MessageRow.decision), selectinload(CaseRow.replies))))
     counts = Counter(case.status for case in cases)
-    report = DepartmentReport(code=code, name=department.name if department else code,
-                              of_name=department.of_name if department else code,
-                              mailbox=department.mailbox if department else "",
+    unconfigured = wording.UNKNOWN_QUEUE if code == UNKNOWN_DEPARTMENT else code
+    report = DepartmentReport(code=code, name=department.name if department else unconfigured,
+                              of_name=department.of_name if department else unconfigured,
+                              title=queue_title(rules, code), mailbox=department.mailbox if department else "",
                               counts={status: counts.get(status, 0) for status in STATUSES})
     for case in cases:
         if case.status in (READY_FOR_AGENT, NEEDS_REVIEW):
@@ -114,6 +116,14 @@ def build_department(session: Session, rules: Rules, code: str, now: datetime) -
     report.to_handle.sort(key=lambda line: -line.age_days)
     report.waiting.sort(key=lambda line: -line.age_days)
     return report
+
+
+def queue_title(rules: Rules, code: str) -> str:
+    """What a department's queue is called in titles: "DDFIP de l'Ardèche", "boîte de réception inconnue"."""
+    department = next((d for d in rules.departments if d.code == code), None)
+    if department:
+        return f"DDFIP {department.of_name}"
+    return wording.UNKNOWN_QUEUE if code == UNKNOWN_DEPARTMENT else f"DDFIP {code}"
 
 
 def case_line(case: CaseRow, now: datetime) -> CaseLine:

@@ -451,6 +451,7 @@ def test_a_421_closing_the_session_is_retried_later_and_sent_once(dovecot, reply
     assert poll(reply_config, capsys)[0] == 0 and len(smtp_sink.received) == 3, "never twice"
 
 
+@pytest.mark.postgres
 def test_a_silent_postgresql_fails_the_poll_in_seconds_instead_of_hanging():
     """A server that accepts the connection and never answers (network cut, a
     failover in progress): libpq's connect_timeout ends the wait."""
