@@ -13,13 +13,15 @@ $(BIN)/.installed: pyproject.toml
 
 # The main job on the bundled sample mail, into a fresh SQLite store under .demo/:
 # record everything and write the replies to files (shadow mode: nothing is sent),
-# run again (nothing new), then show a queue.
+# run again (nothing new), show a queue, then write the agents' report and say where it is.
 DEMO = $(BIN)/triage --data-dir .demo --database-url sqlite:///.demo/triage.db
 demo: $(BIN)/.installed
 	rm -rf .demo
 	$(DEMO) poll --source tests/data --dry-run
 	$(DEMO) poll --source tests/data --dry-run
 	$(DEMO) cases list --department 07 --status ready_for_agent needs_review waiting_requester
+	$(DEMO) report > /dev/null
+	@echo "The agents' report (open it in a browser): $(CURDIR)/.demo/report/index.html"
 
 # The store's tests also run on the PostgreSQL server every machine of this kind has.
 export TRIAGE_TEST_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test

@@ -104,6 +104,22 @@ def build_eml(body: str = "Bonjour", *, sender: str = "jean.dupont@mairie-lamast
     return message.as_bytes()
 
 
+# A request whose name, subject and body carry what a terminal or a spreadsheet would
+# obey: ESC sequences (7-bit and the one-byte C1 CSI U+009B), a title-setting OSC, BEL,
+# a bare carriage return; and a name, an address and a text that start like formulas.
+HOSTILE_NAME = '=HYPERLINK("http://x")\x1b[31m Jean \x9b2J Dupont\x07'
+HOSTILE_ADDRESS = "-2+3@mairie-lamastre.fr"
+HOSTILE_EML = (
+    f"Authentication-Results: {verdict('mairie-lamastre.fr')}\r\n"
+    f'From: "{HOSTILE_NAME.replace(chr(34), chr(92) + chr(34))}" <{HOSTILE_ADDRESS}>\r\n'
+    f"To: {MAILBOX_07}\r\n"
+    "Subject: \x1b]0;titre\x07+Mot de passe \x1b[31mexpiré\r\n"
+    "Date: Mon, 02 Mar 2026 10:12:00 +0100\r\nMessage-ID: <hostile-1@mairie-lamastre.fr>\r\n"
+    "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
+    "@SOMME(1+1)\x1b[31m Bonjour, mon mot de passe a expiré\x9b2J\x07.\rIdentifiant : jdupont-xt\r\n"
+    "\x1b[0mMerci\r\n").encode()
+
+
 @pytest.fixture
 def mail_of(rules):
     """Parse a message built from the arguments of build_eml (or raw bytes)."""

@@ -20,11 +20,12 @@ from .errors import ConfigError, TriageError
 from .evaluate import evaluate, format_evaluation
 from .models import RawMail
 from .logs import configure_logging
+from .printable import printable_lines
 from .pipeline import classify, decision_record, process_one
 from .outbox import Outbox, OutboxReport, dry_run_directory, outbox_status
-from .digest import report_alerts, send_digest
+from .digest import report_alerts, send_digests
 from .poller import poll_all, run_daemon
-from .report import write_report
+from .report import report_departments, report_file, write_report
 from .rules import load_rules
 from .sources import file_source
 from .store import casework
@@ -49,17 +50,7 @@ def main(argv: list[str] | None = None) -> int:
 def build_parser() -> argparse.ArgumentParser:
     """Every subcommand with its help text."""
     parser = argparse.ArgumentParser(prog="triage", description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--config", metavar="FILE",
-                        help=f"configuration file (default: $TRIAGE_CONFIG, else {DEFAULT_CONFIG} if present)")
-    parser.add_argument("--rules", metavar="DIR", help="rules directory (default: the shipped rules/)")
-    parser.add_argument("--data-dir", metavar="DIR",
-                        help="raw copies and the SQLite store (default: $TRIAGE_DATA_DIR, else "
-                             "~/.local/share/spl-pes-triage)")
-    parser.add_argument("--database-url", metavar="URL",
-                        help="SQLAlchemy URL of the store (default: $TRIAGE_DATABASE_URL, else SQLite in the data dir)")
-    parser.add_argument("-v", "--verbose", action="store_true", help="log debugging detail")
-    parser.add_argument("--log-format", choices=("text", "json"), default="text",
-                        help="log lines as text (default) or one JSON object per line")
+    add_global_options(parser, with_defaults=True)
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
 
     classify_parser = commands.add_parser(
@@ -161,7 +152,8 @@ def build_parser() -> argparse.ArgumentParser:
     report_parser.add_argument("--format", choices=("html", "csv"), action="append",
                                help="html and/or csv (default: both; repeat the option for both)")
     report_parser.add_argument("--email", metavar="ADDRESS",
-                               help="also send the page as a digest to this address (needs [smtp])")
+                               help="also mail each department's report to this address, one digest per department: "
+                                    "its page as the body, its CSV attached (needs [smtp])")
     report_parser.set_defaults(command=run_report)
 
     purge_parser = commands.add_parser(
@@ -169,7 +161,51 @@ def build_parser() -> argparse.ArgumentParser:
     purge_parser.add_argument("--older-than", required=True, type=parse_duration, metavar="AGE",
                               help="retention, e.g. 365d (days), 52w (weeks), 12h (hours)")
     purge_parser.set_defaults(command=run_purge)
+    for _, subcommand in subcommand_parsers(parser):
+        add_global_options(subcommand, with_defaults=False)
     return parser
+
+
+def add_global_options(parser: argparse.ArgumentParser, with_defaults: bool) -> None:
+    """The options every command takes, wherever they are typed: `triage --config F poll`
+    and `triage poll --config F` alike (the README says every command takes them).
+
+    Only the top-level parser sets defaults; a subcommand leaves an option it was not
+    given out of the namespace (argparse.SUPPRESS), so its default never overwrites
+    a value typed before the subcommand, and a value typed after it wins.
+    """
+    def default(value: object) -> object:
+        return value if with_defaults else argparse.SUPPRESS
+
+    group = parser.add_argument_group("global options (before or after the command)")
+    group.add_argument("--config", metavar="FILE", default=default(None),
+                       help=f"configuration file (default: $TRIAGE_CONFIG, else {DEFAULT_CONFIG} if present)")
+    group.add_argument("--rules", metavar="DIR", default=default(None),
+                       help="rules directory (default: the shipped rules/)")
+    group.add_argument("--data-dir", metavar="DIR", default=default(None),
+                       help="raw copies and the SQLite store (default: $TRIAGE_DATA_DIR, else "
+                            "~/.local/share/spl-pes-triage)")
+    group.add_argument("--database-url", metavar="URL", default=default(None),
+                       help="SQLAlchemy URL of the store (default: $TRIAGE_DATABASE_URL, else SQLite in the data dir)")
+    group.add_argument("--log-format", choices=("text", "json"), default=default("text"),
+                       help="log lines as text (default) or one JSON object per line")
+    group.add_argument("-v", "--verbose", action="store_true", default=default(False), help="log debugging detail")
+
+
+def subcommand_parsers(parser: argparse.ArgumentParser,
+                       path: tuple[str, ...] = ()) -> list[tuple[tuple[str, ...], argparse.ArgumentParser]]:
+    """Every subcommand's parser, nested ones included (`cases list`), with its path of names.
+
+    argparse offers no public way to walk its tree: the subparsers action is found
+    among the parser's actions.
+    """
+    found = []
+    for action in parser._actions:  # noqa: SLF001 - see the docstring
+        if isinstance(action, argparse._SubParsersAction):  # noqa: SLF001
+            for name, subparser in action.choices.items():
+                found.append(((*path, name), subparser))
+                found.extend(subcommand_parsers(subparser, (*path, name)))
+    return found
 
 
 def parse_duration(text: str) -> timedelta:
@@ -224,7 +260,7 @@ def run_classify(args: argparse.Namespace) -> int:
 
 
 def format_record(record: dict) -> str:
-    """A readable summary of one decision."""
+    """A readable summary of one decision, for a terminal: no control from the mail."""
     missing = f" (missing: {', '.join(record['missing'])})" if record["missing"] else ""
     nominative = "nominative" if record["sender_nominative"] else "not nominative"
     phone = {True: "registered", False: "none", None: "not said"}[record["phone_registered"]]
@@ -239,7 +275,7 @@ def format_record(record: dict) -> str:
         lines.append(f"  warnings    {', '.join(record['warnings'])}")
     for check, evidence in record["evidence"].items():
         lines.append(f"  · {check}: {evidence}")
-    return "\n".join(lines)
+    return printable_lines(lines)
 
 
 def run_eval(args: argparse.Namespace) -> int:
@@ -474,7 +510,7 @@ def run_cases_note(args: argparse.Namespace) -> int:
 
 
 def run_report(args: argparse.Namespace) -> int:
-    """`triage report`."""
+    """`triage report`; with --email, one digest per department written (see send_digests)."""
     settings = settings_of(args)
     rules = load_rules(settings.rules_dir)
     store = open_store(settings.database_url)
@@ -483,6 +519,7 @@ def run_report(args: argparse.Namespace) -> int:
     try:
         alerts = report_alerts(outbox_status(store, settings, now), settings)
         with store.transaction() as session:
+            departments = report_departments(session, rules, args.department)
             written = write_report(session, rules, out, now, alerts, args.department,
                                    tuple(args.format or ("html", "csv")), settings.templates_dir)
     finally:
@@ -490,11 +527,11 @@ def run_report(args: argparse.Namespace) -> int:
     for path in written:
         print(path)
     if args.email:
-        page = next((p for p in written if p.suffix == ".html" and p.name != "index.html"), None) \
-            or next(p for p in written if p.suffix == ".html")
-        csv_file = next((p for p in written if p.suffix == ".csv"), None)
-        send_digest(settings, rules, args.email, page, csv_file, args.department, now)
-        print(f"digest sent to {args.email}")
+        files = {code: [path for path in (report_file(out, code, ".html"), report_file(out, code, ".csv"))
+                        if path in written] for code in departments}
+        send_digests(settings, rules, args.email, files, now)
+        for code in departments:
+            print(f"digest sent to {args.email}: {code}")
     return 0
 
 

@@ -218,19 +218,40 @@ def render_csv(report: DepartmentReport) -> bytes:
     """Open cases as CSV for a French Excel: UTF-8 with BOM, ';' separators."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=";", quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n")
-    writer.writerow(CSV_COLUMNS)
+    write_row(writer, CSV_COLUMNS)
     for line in report.to_handle + report.waiting + report.other_open:
-        writer.writerow([line.reference, line.status_label, line.age_days, line.opened, line.kind_label,
-                         line.identifier, line.requester_name, line.requester_address,
-                         "oui" if line.nominative else "non", line.phone_label, ", ".join(line.missing),
-                         ", ".join(line.warnings), " | ".join(line.reasons), _spreadsheet_safe(line.excerpt),
-                         line.raw_copy])
+        write_row(writer, [line.reference, line.status_label, line.age_days, line.opened, line.kind_label,
+                           line.identifier, line.requester_name, line.requester_address,
+                           "oui" if line.nominative else "non", line.phone_label, ", ".join(line.missing),
+                           ", ".join(line.warnings), " | ".join(line.reasons), line.excerpt, line.raw_copy])
     return buffer.getvalue().encode("utf-8-sig")
 
 
+# A cell starting with one of these is read by Excel or LibreOffice as a formula
+# (a tab or CR before one too): "=HYPERLINK(...)" in a name would run on an agent's machine.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def write_row(writer, cells) -> None:
+    """Write one CSV row, every text cell protected: most come from a mail (name,
+    address, excerpt, evidence...), and protecting each cell here, not column by
+    column, also covers the columns added later."""
+    writer.writerow([_spreadsheet_safe(cell) if isinstance(cell, str) else cell for cell in cells])
+
+
 def _spreadsheet_safe(text: str) -> str:
-    """A cell a spreadsheet will not run as a formula (=, +, -, @ at the start)."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+    """A cell a spreadsheet will not run as a formula: a leading quote makes it text."""
+    return "'" + text if text.startswith(FORMULA_START) else text
+
+
+def report_departments(session: Session, rules: Rules, department: str | None = None) -> list[str]:
+    """The departments a report covers: the one asked for, else every queue."""
+    return [department] if department else departments_in_store(session, rules)
+
+
+def report_file(out: Path, department: str, suffix: str) -> Path:
+    """Where a department's page (".html") or table (".csv") is written."""
+    return out / f"ddfip-{department}{suffix}"
 
 
 def write_report(session: Session, rules: Rules, out: Path, now: datetime, alerts: list[str],
@@ -238,17 +259,16 @@ def write_report(session: Session, rules: Rules, out: Path, now: datetime, alert
                  templates_dir: str | None = None) -> list[Path]:
     """Write the pages (and CSV files) into a directory; return what was written."""
     out.mkdir(parents=True, exist_ok=True)
-    codes = [department] if department else departments_in_store(session, rules)
-    reports = [build_department(session, rules, code, now) for code in codes]
+    reports = [build_department(session, rules, code, now) for code in report_departments(session, rules, department)]
     generated = local(now)
     written = []
     for report in reports:
         if "html" in formats:
-            path = out / f"ddfip-{report.code}.html"
+            path = report_file(out, report.code, ".html")
             path.write_text(render_department(report, generated, alerts, templates_dir), encoding="utf-8")
             written.append(path)
         if "csv" in formats:
-            path = out / f"ddfip-{report.code}.csv"
+            path = report_file(out, report.code, ".csv")
             path.write_bytes(render_csv(report))
             written.append(path)
     if "html" in formats and not department:
