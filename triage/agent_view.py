@@ -40,6 +40,7 @@ def case_summary(case: CaseRow) -> dict:
         "opened_at": case.opened_at.isoformat(),
         "updated_at": case.updated_at.isoformat(),
         "closed_at": case.closed_at.isoformat() if case.closed_at else None,
+        "linked_to": case.linked_case.reference if case.linked_case else None,
     }
 
 
@@ -91,6 +92,8 @@ def format_case(case: CaseRow) -> str:
         f"{'' if case.requester_nominative else ' — adresse non nominative'}",
         f"  Ouvert le        {local(case.opened_at)}    mis à jour le {local(case.updated_at)}"
         + (f"    clos le {local(case.closed_at)}" if case.closed_at else ""),
+        *([f"  Lié à            {case.linked_case.reference} (sa référence est citée ; rien n'en est repris)"]
+          if case.linked_case else []),
         "",
         f"Messages ({len(case.messages)})",
     ]

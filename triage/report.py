@@ -45,6 +45,7 @@ class CaseLine:
     """One case as the report shows it (all strings, ready to escape)."""
 
     reference: str
+    linked_to: str  # the case whose reference this one cited without joining it
     status: str
     status_label: str
     age_days: int
@@ -147,6 +148,7 @@ def case_line(case: CaseRow, now: datetime) -> CaseLine:
     sent = [r for r in case.replies if r.sent_at]
     return CaseLine(
         reference=case.reference,
+        linked_to=case.linked_case.reference if case.linked_case else "",
         status=case.status,
         status_label=wording.STATUS.get(case.status, case.status),
         age_days=max(0, (now - case.opened_at).days),

@@ -35,6 +35,7 @@ EVENT = {
     "status_changed": "changement de statut",
     "reopened": "dossier rouvert",
     "requester_changed": "adresse du demandeur mise à jour",
+    "case_linked": "dossier lié",
     "reply_queued": "réponse préparée",
     "reply_superseded": "réponse remplacée",
     "note": "note",

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
+from triage import agent_view
 from triage.models import RawMail
 from triage.pipeline import process_one
 from triage.store import casework
@@ -92,6 +93,62 @@ def test_a_reference_quoted_from_another_address_opens_its_own_case(store, rules
     assert stranger.case_reference != first.case_reference
     case, replies, actions = talk.case(first.case_reference)
     assert (case.identifier, case.requester_address, len(case.messages)) == ("b.rey-xt", "b.rey@sivom-privas.fr", 1)
+    assert linked_to(talk, stranger.case_reference) == first.case_reference
+
+
+def linked_to(talk, reference):
+    with talk.store.transaction() as session:
+        case = casework.get_case(session, reference)
+        return case.linked_case.reference if case.linked_case else None
+
+
+def test_the_nominative_follow_up_we_asked_for_completes_the_case(store, rules, tmp_path):
+    """Our request_info asked for a nominative address and the reference: the person
+    writes a new mail from it, without the identifier, and the case is complete."""
+    talk = Conversation("suite_nominative_meme_organisation", store, rules, tmp_path)
+    first = talk.play(0)
+    assert (first.action, first.case_status) == ("request_info", "waiting_requester")
+    talk.send_pending_replies()
+    follow_up = talk.play(1)
+    assert (follow_up.case_reference, follow_up.action, follow_up.case_status) == (
+        first.case_reference, "acknowledge", "ready_for_agent")
+    case, replies, actions = talk.case(first.case_reference)
+    assert (case.requester_address, case.requester_nominative, case.identifier, case.kind) == (
+        "a.laurent@mairie-vals-les-bains.fr", True, "alaurent-xt", "expired")
+    assert replies == ["request_info", "acknowledge"] and actions == ["request_info", "acknowledge"]
+    assert talk.count(CaseRow) == 1
+    assert "requester_changed" in [e.kind for e in case.events]
+
+
+def test_the_follow_up_may_cite_the_reference_in_quoted_text_from_a_subdomain(store, rules, tmp_path):
+    talk = Conversation("suite_reference_citee_sous_domaine", store, rules, tmp_path)
+    first = talk.play(0)
+    assert first.action == "request_info"
+    talk.send_pending_replies()
+    follow_up = talk.play(1)
+    assert (follow_up.case_reference, follow_up.action) == (first.case_reference, "acknowledge")
+    case, _, _ = talk.case(first.case_reference)
+    assert (case.requester_address, case.identifier) == ("marc.roux@finances.ville-annonay.fr", "mroux-xt")
+
+
+def test_a_follow_up_from_another_organisation_opens_a_linked_case_and_takes_nothing(store, rules, tmp_path):
+    talk = Conversation("suite_citee_depuis_une_autre_organisation", store, rules, tmp_path)
+    first = talk.play(0)
+    talk.send_pending_replies()
+    other = talk.play(1)
+    assert other.case_reference != first.case_reference
+    assert linked_to(talk, other.case_reference) == first.case_reference
+    new, _, _ = talk.case(other.case_reference)
+    assert (new.identifier, new.requester_address) == (None, "anne.laurent@agglo-privas.fr"), "nothing carried over"
+    assert other.action == "request_info"
+    cited, _, _ = talk.case(first.case_reference)
+    assert (cited.status, cited.requester_address) == ("waiting_requester", "secretariat@mairie-vals-les-bains.fr")
+    assert any(e.kind == "case_linked" and other.case_reference in e.detail for e in cited.events)
+    with store.transaction() as session:
+        shown = agent_view.format_case(casework.get_case(session, other.case_reference))
+        assert f"Lié à            {first.case_reference}" in shown
+        assert agent_view.case_summary(casework.get_case(session, other.case_reference))["linked_to"] == \
+            first.case_reference
 
 
 def test_one_mail_delivered_to_two_mailboxes_makes_one_case(store, rules, tmp_path):

@@ -55,6 +55,20 @@ def within(domain: str, parents: tuple[str, ...]) -> bool:
     return any(domain == parent or domain.endswith("." + parent) for parent in parents)
 
 
+def same_organisation(first: str, second: str, rules: Rules) -> bool:
+    """Two addresses of one organisation: the same domain, one under the other, or two
+    subdomains of one parent (rh.mairie.fr, compta.mairie.fr). A personal mail
+    provider is no organisation: two gmail.com users are strangers."""
+    domains = [address.rpartition("@")[2].lower() for address in (first, second)]
+    if not all(domains) or any(domain in rules.consumer_domains for domain in domains):
+        return False
+    one, other = domains
+    if within(one, (other,)) or within(other, (one,)):
+        return True
+    parent = one.partition(".")[2]
+    return parent.count(".") >= 1 and parent == other.partition(".")[2]
+
+
 def is_ours(address: str, rules: Rules) -> bool:
     """An address of the DGFiP (our mailboxes, our agents)."""
     return within(address.rpartition("@")[2].lower(), (rules.domain,))

@@ -1,46 +1,70 @@
 """Which case does a message continue? Threading by headers, reference and sender.
 
 In order: In-Reply-To/References naming one of our replies or a message of a case;
-the case reference in the subject, only when the sender is that case's requester (a
-stranger quoting a reference must not write into someone else's case); the same
-sender with an open case of a compatible identifier within 30 days.
+a case reference cited (subject, new text or quoted text) by that case's requester,
+or by the person we asked to write from a nominative address (a nominative address
+of the requester's organisation, while the case waits for exactly that); the same
+sender with an open case of a compatible identifier within 30 days. A reference cited
+by anyone else never joins its case (a stranger must not write into someone else's
+case): the new case is linked to it instead.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ..analysis.common import same_organisation
 from ..models import Mail
-from .models import OPEN_STATUSES, CaseRow, MessageRow, ReplyRow
+from ..rules import Rules
+from .models import OPEN_STATUSES, CaseRow, DecisionRow, MessageRow, ReplyRow
 
 REFERENCE = re.compile(r"\bSPL-PES-\d{2,3}-\d{4}-\d{6}\b", re.IGNORECASE)
 SAME_REQUEST_WINDOW = timedelta(days=30)
+# What the request_info reply asks for when the sender's address is a shared one.
+ASKED_FOR_NOMINATIVE = "nominative_sender"
 
 
-def find_case(session: Session, mail: Mail, identifiers: tuple[str, ...], now: datetime) -> tuple[CaseRow | None, str]:
-    """(the case this message continues, how it was found), or (None, why not)."""
+@dataclass(frozen=True)
+class Thread:
+    """Where a message belongs: the case it continues (how it was found, or why none
+    was), and a case it cites without joining it, to which a new case is linked."""
+
+    case: CaseRow | None
+    how: str
+    cited: CaseRow | None = None
+
+
+def find_case(session: Session, mail: Mail, identifiers: tuple[str, ...], nominative: bool, rules: Rules,
+              now: datetime) -> Thread:
+    """The case this message continues, if any."""
     thread_ids = [i for i in (mail.in_reply_to, *mail.references) if i]
     if thread_ids:
         reply = session.scalars(select(ReplyRow).where(ReplyRow.outgoing_message_id.in_(thread_ids))
                                 .order_by(ReplyRow.id.desc())).first()
         if reply is not None:
-            return reply.case, f"répond à notre réponse {reply.outgoing_message_id}"
+            return Thread(reply.case, f"répond à notre réponse {reply.outgoing_message_id}")
         earlier = session.scalars(select(MessageRow).where(MessageRow.message_id.in_(thread_ids),
                                                            MessageRow.case_id.is_not(None))
                                   .order_by(MessageRow.id.desc())).first()
         if earlier is not None:
-            return earlier.case, f"répond au message {earlier.message_id} du dossier"
+            return Thread(earlier.case, f"répond au message {earlier.message_id} du dossier")
     sender = mail.sender.address if mail.sender else ""
-    for found in REFERENCE.finditer(mail.subject):
-        case = session.scalars(select(CaseRow).where(CaseRow.reference == found.group().upper())).first()
-        if case is not None and case.requester_address == sender:
-            return case, f"référence {case.reference} dans l'objet"
+    cited = cited_cases(session, mail)
+    for case in cited:
+        if sender and case.requester_address == sender:
+            return Thread(case, f"référence {case.reference} citée par son demandeur")
+        if nominative and waits_for_nominative_sender(session, case) and same_organisation(
+                sender, case.requester_address, rules):
+            return Thread(case, f"référence {case.reference} citée depuis une adresse nominative de "
+                                f"l'organisation du demandeur ({case.requester_address}), comme demandé")
+    linked = cited[0] if cited else None
     if not sender:
-        return None, "pas d'expéditeur"
+        return Thread(None, "pas d'expéditeur", linked)
     candidates = session.scalars(
         select(CaseRow).where(CaseRow.requester_address == sender, CaseRow.status.in_(OPEN_STATUSES),
                               CaseRow.updated_at >= now - SAME_REQUEST_WINDOW)
@@ -48,5 +72,24 @@ def find_case(session: Session, mail: Mail, identifiers: tuple[str, ...], now: d
     )
     for case in candidates:
         if not identifiers or case.identifier is None or case.identifier in identifiers:
-            return case, f"même expéditeur, dossier ouvert mis à jour le {case.updated_at:%d/%m/%Y}"
-    return None, "aucun dossier à poursuivre"
+            return Thread(case, f"même expéditeur, dossier ouvert mis à jour le {case.updated_at:%d/%m/%Y}")
+    return Thread(None, "aucun dossier à poursuivre", linked)
+
+
+def cited_cases(session: Session, mail: Mail) -> list[CaseRow]:
+    """The cases whose references the mail cites, subject first, then its text, then
+    the history quoted below it (our reply quoted back carries the reference)."""
+    texts = (mail.subject, mail.new_text, *(part.text for part in mail.quoted))
+    references = dict.fromkeys(found.group().upper() for text in texts for found in REFERENCE.finditer(text))
+    if not references:
+        return []
+    found = {case.reference: case for case in session.scalars(select(CaseRow).where(
+        CaseRow.reference.in_(list(references))))}
+    return [found[reference] for reference in references if reference in found]
+
+
+def waits_for_nominative_sender(session: Session, case: CaseRow) -> bool:
+    """Did our last decision on the case ask for a nominative address?"""
+    last = session.scalars(select(DecisionRow).where(DecisionRow.case_id == case.id, DecisionRow.action != "ignore")
+                           .order_by(DecisionRow.id.desc())).first()
+    return last is not None and ASKED_FOR_NOMINATIVE in (last.missing or [])

@@ -109,7 +109,10 @@ class CaseRow(Base):
     opened_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # A case that cited this one's reference without being allowed to join it.
+    linked_case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
 
+    linked_case: Mapped[CaseRow | None] = relationship(remote_side=[id])
     messages: Mapped[list[MessageRow]] = relationship(back_populates="case", order_by="MessageRow.id")
     replies: Mapped[list[ReplyRow]] = relationship(back_populates="case", order_by="ReplyRow.id")
     events: Mapped[list[EventRow]] = relationship(back_populates="case", order_by="EventRow.id")

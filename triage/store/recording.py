@@ -25,7 +25,7 @@ from ..analysis.mailbox import receiving_mailbox
 from ..decide import Facts, decide
 from ..models import Decision, Finding, Mail, Outcome, RawMail
 from ..rules import Rules
-from .conversations import find_case
+from .conversations import Thread, find_case
 from .database import Store, lock_requester
 from .models import (CLOSED, IGNORED, NEEDS_REVIEW, NEW, READY_FOR_AGENT, REDIRECTED, REPLY_BOUNCED,
                      REPLY_PENDING, REPLY_SUPERSEDED, RESOLVED, SELF_SERVICE_SENT, UNKNOWN_DEPARTMENT,
@@ -157,16 +157,20 @@ def _record(session: Session, raw: RawMail, mail: Mail, findings: tuple[Finding,
             now: datetime, key: str, raw_path: str | None, raw_note: str, uidvalidity: int | None,
             uid: int | None, mailbox_id: int | None) -> Outcome:
     identifiers = tuple(f.value for f in findings if f.check == "identifier" and f.hit)
+    nominative = any(f.check == "nominative" and f.hit for f in findings)
     bounced = _bounced_reply(session, raw.data, mail, rules)
     if bounced is not None:
-        case, threading = bounced.case, f"avis de non-remise de notre réponse {bounced.outgoing_message_id}"
+        thread = Thread(bounced.case, f"avis de non-remise de notre réponse {bounced.outgoing_message_id}")
     else:
-        case, threading = find_case(session, mail, identifiers, now)
+        thread = find_case(session, mail, identifiers, nominative, rules, now)
+    case, threading = thread.case, thread.how
     known = _known_facts(session, case)
     decision = decide(mail, findings, known)
     joined = case is not None
     if case is None:
         case = _open_case(session, mail, decision, now)
+        if thread.cited is not None:
+            _link(session, case, thread.cited, now)
     # Objects are linked by relationships and written by one flush at commit.
     message = MessageRow(
         mailbox_id=mailbox_id, uidvalidity=uidvalidity, uid=uid, fingerprint=key, case=case,
@@ -274,6 +278,14 @@ def _open_case(session: Session, mail: Mail, decision: Decision, now: datetime) 
     session.add(case)
     _log(session, case, None, now, "case_opened", new_status=NEW, detail=f"référence {case.reference}")
     return case
+
+
+def _link(session: Session, case: CaseRow, cited: CaseRow, now: datetime) -> None:
+    """A new case citing another it may not join: each shows the other to the agents."""
+    case.linked_case = cited
+    _log(session, case, None, now, "case_linked", detail=f"lié à {cited.reference} (référence citée ; "
+         f"expéditeur qui n'est pas le demandeur de ce dossier : rien n'en est repris)")
+    _log(session, cited, None, now, "case_linked", detail=f"cité par le nouveau dossier {case.reference}")
 
 
 def _decision_row(message: MessageRow, case: CaseRow, decision: Decision, rules: Rules, now: datetime) -> DecisionRow:
