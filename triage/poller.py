@@ -197,7 +197,12 @@ def poll_all(settings: Settings, store: Store, rules: Rules,
 
 def watch_mailbox(config: MailboxConfig, settings: Settings, store: Store, rules: Rules, stop: threading.Event,
                   idle_seconds: float = 300, max_backoff: float = 300, dry_run: bool = False) -> None:
-    """The daemon's loop for one mailbox: process, IDLE (else sleep), repeat; reconnect with backoff."""
+    """The daemon's loop for one mailbox: process, IDLE (else sleep), repeat; reconnect with backoff.
+
+    Any exception, foreseen (server, database) or not (a bug), is logged on one line
+    naming the mailbox and retried with the same backoff: the process would otherwise
+    live on with this mailbox unwatched and nobody told. Its mail stays in place.
+    """
     owner = new_owner()
     backoff = 1.0
     while not stop.is_set():
@@ -222,6 +227,13 @@ def watch_mailbox(config: MailboxConfig, settings: Settings, store: Store, rules
                         stop.wait(settings.poll_interval)
         except (TriageError, SQLAlchemyError) as error:
             log.error("%s: %s; reconnecting in %.0f s", config.address, describe_failure(error), backoff)
+            log.debug("%s: traceback of the failure above", config.address, exc_info=True)
+            stop.wait(backoff)
+            backoff = min(backoff * 2, max_backoff)
+        except Exception as error:  # noqa: BLE001 - a bug must not end this mailbox's thread silently
+            # The traceback goes to the log: this is a bug to report, not an outage.
+            log.error("%s: unexpected error, %s: %s; reconnecting in %.0f s", config.address,
+                      type(error).__name__, _first_line(error), backoff, exc_info=True)
             stop.wait(backoff)
             backoff = min(backoff * 2, max_backoff)
 
