@@ -13,6 +13,7 @@ from .config import Settings
 from .errors import ConfigError
 from .outbox import OutboxStatus, SmtpSender
 from .rules import Rules
+from .verdict_notice import verdict_alert
 
 
 def report_alerts(status: OutboxStatus, settings: Settings) -> list[str]:
@@ -24,7 +25,10 @@ def report_alerts(status: OutboxStatus, settings: Settings) -> list[str]:
                       f"vérifiez qu'aucune boucle de messages n'est en cours.")
     if status.failures:
         alerts.append(f"{len(status.failures)} réponse(s) en échec : voir la section « Réponses en échec ou retenues ».")
+    if status.without_verdict:
+        alerts.append(verdict_alert(status.without_verdict, settings.authentication.require_verdict))
     return alerts
+
 
 
 def send_digest(settings: Settings, rules: Rules, address: str, page: Path, csv_file: Path | None,

@@ -60,6 +60,7 @@ class MailboxResult:
     recorded: int = 0
     duplicates: int = 0
     quarantined: int = 0
+    without_verdict: int = 0  # recorded without a trusted authentication verdict
     filed: dict[str, int] = field(default_factory=dict)
     skipped: str | None = None  # held by another poller
     error: str | None = None
@@ -101,6 +102,7 @@ def process_mailbox(box: ImapMailbox, settings: Settings, store: Store, rules: R
                 else:
                     result.recorded += 1
                 result.quarantined += outcome.quarantined
+                result.without_verdict += outcome.without_verdict
                 destinations.setdefault(folder_for(outcome, folders), []).append(uid)
                 bar.update()
             # Every decision of the batch is committed: file them, one command per folder.
@@ -118,7 +120,8 @@ def _record(data: bytes, uid: int, box: ImapMailbox, settings: Settings, store: 
                   config.address)
     now = datetime.now(UTC)
     try:
-        return process_one(store, raw, rules, settings.raw_dir, now, uidvalidity=box.uidvalidity, uid=uid)
+        return process_one(store, raw, rules, settings.raw_dir, now, uidvalidity=box.uidvalidity, uid=uid,
+                           require_verdict=settings.authentication.require_verdict)
     except (SQLAlchemyError, StoreError):
         raise  # the store is down: leave the mail where it is
     except Exception as error:  # noqa: BLE001 - any bug on one message must not stop the others
