@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN = $(VENV)/bin
 
-.PHONY: demo test eval bench soak clean
+.PHONY: demo test test-unit test-future tools eval bench soak clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -13,19 +13,35 @@ $(BIN)/.installed: pyproject.toml
 
 # The main job on the bundled sample mail, into a fresh SQLite store under .demo/:
 # record everything and write the replies to files (shadow mode: nothing is sent),
-# run again (nothing new), then show a queue.
+# run again (nothing new), show a queue, then write the agents' report and say where it is.
 DEMO = $(BIN)/triage --data-dir .demo --database-url sqlite:///.demo/triage.db
 demo: $(BIN)/.installed
 	rm -rf .demo
 	$(DEMO) poll --source tests/data --dry-run
 	$(DEMO) poll --source tests/data --dry-run
 	$(DEMO) cases list --department 07 --status ready_for_agent needs_review waiting_requester
+	$(DEMO) report > /dev/null
+	@echo "The agents' report (open it in a browser): $(CURDIR)/.demo/report/index.html"
 
 # The store's tests also run on the PostgreSQL server every machine of this kind has.
 export TRIAGE_TEST_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
-test: $(BIN)/.installed
-	$(BIN)/pytest -q
+# Dovecot, Chromium and its driver, openssl: installed here when missing (as root with apt),
+# else one line says the command to run. Under make test no test may skip.
+tools:
+	@tests/ensure-tools
+
+test: tools $(BIN)/.installed
+	TRIAGE_TEST_NO_SKIP=1 $(BIN)/pytest -q
+
+# The tests that need no server, alone.
+test-unit: $(BIN)/.installed
+	$(BIN)/pytest -q -m unit
+
+# The whole suite with the clock of the code under test on 2 January 2027, 10:00 UTC
+# (triage/clock.py; the servers the suite starts keep the real clock).
+test-future:
+	TRIAGE_CLOCK=2027-01-02T10:00:00+00:00 $(MAKE) test
 
 # The reliability suite at length: 30 kill -9 per store, 10,000+ hostile inputs.
 soak: $(BIN)/.installed

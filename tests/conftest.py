@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from triage import clock
 from triage.analysis import analyse
 from triage.decide import decide
 from triage.models import Decision, Mail, RawMail
@@ -21,6 +22,49 @@ from triage.store.database import open_store
 
 DATA = Path(__file__).parent / "data"
 MAILBOX_07 = "ddfip07.pgp.spl-pes@dgfip.finances.gouv.fr"
+
+
+def pytest_configure(config):
+    """A moved clock (make test-future) is pinned once, so every `triage` process the
+    tests start reads the same timeline as the tests themselves."""
+    if os.environ.get(clock.VARIABLE):
+        os.environ[clock.VARIABLE] = clock.pin(os.environ[clock.VARIABLE])
+
+
+# What each kind of test needs, read from the fixtures it uses; a test that starts a
+# server by itself says so with a marker of its own. Whatever needs nothing is `unit`.
+SERVER_FIXTURES = {"dovecot": "imap", "tls_dovecot": "imap", "smtp_sink": "smtp", "postgres_schema": "postgres",
+                   "browser": "browser"}
+SERVER_MARKERS = ("imap", "smtp", "postgres", "browser")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark every test `unit` or with the servers it needs (pytest -m unit runs alone)."""
+    for item in items:
+        for fixture, marker in SERVER_FIXTURES.items():
+            if fixture in item.fixturenames:
+                item.add_marker(marker)
+        params = getattr(item, "callspec", None)
+        if params is not None and params.params.get("database_url") == "postgresql":
+            item.add_marker("postgres")
+        if not any(item.get_closest_marker(marker) for marker in SERVER_MARKERS):
+            item.add_marker("unit")
+
+
+_skipped: list[str] = []
+
+
+def pytest_runtest_logreport(report):
+    if report.skipped:
+        _skipped.append(report.nodeid)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Under `make test` (TRIAGE_TEST_NO_SKIP=1) a skipped test fails the run: every
+    server is there, so a skip would only hide a test that did not run."""
+    if os.environ.get("TRIAGE_TEST_NO_SKIP") == "1" and _skipped:
+        print(f"\n{len(_skipped)} test(s) skipped, which make test does not allow: {', '.join(_skipped[:5])}")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 @pytest.fixture(scope="session")
@@ -58,6 +102,22 @@ def build_eml(body: str = "Bonjour", *, sender: str = "jean.dupont@mairie-lamast
     else:
         message.set_content(body)
     return message.as_bytes()
+
+
+# A request whose name, subject and body carry what a terminal or a spreadsheet would
+# obey: ESC sequences (7-bit and the one-byte C1 CSI U+009B), a title-setting OSC, BEL,
+# a bare carriage return; and a name, an address and a text that start like formulas.
+HOSTILE_NAME = '=HYPERLINK("http://x")\x1b[31m Jean \x9b2J Dupont\x07'
+HOSTILE_ADDRESS = "-2+3@mairie-lamastre.fr"
+HOSTILE_EML = (
+    f"Authentication-Results: {verdict('mairie-lamastre.fr')}\r\n"
+    f'From: "{HOSTILE_NAME.replace(chr(34), chr(92) + chr(34))}" <{HOSTILE_ADDRESS}>\r\n'
+    f"To: {MAILBOX_07}\r\n"
+    "Subject: \x1b]0;titre\x07+Mot de passe \x1b[31mexpiré\r\n"
+    "Date: Mon, 02 Mar 2026 10:12:00 +0100\r\nMessage-ID: <hostile-1@mairie-lamastre.fr>\r\n"
+    "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
+    "@SOMME(1+1)\x1b[31m Bonjour, mon mot de passe a expiré\x9b2J\x07.\rIdentifiant : jdupont-xt\r\n"
+    "\x1b[0mMerci\r\n").encode()
 
 
 @pytest.fixture

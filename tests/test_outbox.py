@@ -5,13 +5,14 @@ import email
 import socket
 import subprocess
 import sys
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from email import policy
 
 import pytest
 from sqlalchemy import select, update
 
 from tests.conftest import MAILBOX_07, build_eml
+from triage import clock
 from triage.cli import main
 from triage.config import load_settings
 from triage.outbox import Outbox
@@ -45,6 +46,16 @@ def replies(config):
         store.dispose()
 
 
+def only_reference(config):
+    """The reference of the one case in the store, as the store wrote it (year and all)."""
+    store = store_of(config)
+    try:
+        with store.transaction() as session:
+            return session.scalars(select(CaseRow.reference)).one()
+    finally:
+        store.dispose()
+
+
 def received(sink):
     return [email.message_from_bytes(data, policy=policy.default) for _, _, data in sink.received]
 
@@ -58,7 +69,8 @@ def test_a_request_gets_one_french_reply_with_a_copy_in_sent(dovecot, reply_conf
     mail_from, rcpt_to, _ = smtp_sink.received[0]
     assert (mail_from, rcpt_to) == (MAILBOX_07, ["agent1.dupont@mairie-lamastre.fr"])
     assert str(reply["To"]) == "Agnès Dupont1 <agent1.dupont@mairie-lamastre.fr>"
-    assert str(reply["Subject"]) == "RE: Mot de passe expiré [SPL-PES-07-2026-000001]"
+    assert str(reply["Subject"]) == f"RE: Mot de passe expiré [{only_reference(reply_config)}]"
+    assert only_reference(reply_config).endswith("-000001")
     assert reply["In-Reply-To"] == "<req-1-agent1.dupont@mairie-lamastre.fr>"
     assert reply["Auto-Submitted"] == "auto-replied"
     assert "adupont1-xt" in reply.get_body(("plain",)).get_content()
@@ -144,7 +156,7 @@ def test_one_request_for_information_per_case_per_day(dovecot, reply_config, smt
         first = session.scalars(select(ReplyRow)).one()
         session.add(ReplyRow(case_id=first.case_id, template="request_info", recipient=first.recipient,
                              outgoing_message_id="<spl-pes.ffffffffffffffffffffffffffffffff@dgfip.finances.gouv.fr>",
-                             status="pending", attempts=0, created_at=datetime.now(UTC)))
+                             status="pending", attempts=0, created_at=clock.now()))
     store.dispose()
     poll(reply_config, capsys)
     assert [s for _, s, _, _ in replies(reply_config)] == ["sent", "suppressed"]
@@ -172,9 +184,9 @@ def test_smtp_down_then_up_sends_later_and_once(dovecot, reply_config, smtp_sink
     settings = load_settings(str(reply_config))
     store = store_of(reply_config)
     try:
-        early = Outbox(store, settings, load_rules()).flush(datetime.now(UTC))
+        early = Outbox(store, settings, load_rules()).flush(clock.now())
         assert early.sent == 0, "not before its backoff"
-        later = Outbox(store, settings, load_rules()).flush(datetime.now(UTC) + timedelta(minutes=2))
+        later = Outbox(store, settings, load_rules()).flush(clock.now() + timedelta(minutes=2))
         assert later.sent == 1
     finally:
         store.dispose()
@@ -189,12 +201,12 @@ def test_a_451_is_retried_and_a_550_fails_and_is_shown(dovecot, reply_config, sm
     settings = load_settings(str(reply_config))
     store = store_of(reply_config)
     try:
-        report = Outbox(store, settings, load_rules()).flush(datetime.now(UTC) + timedelta(minutes=2))
+        report = Outbox(store, settings, load_rules()).flush(clock.now() + timedelta(minutes=2))
     finally:
         store.dispose()
     assert report.failed == 1 and [s for _, s, _, _ in replies(reply_config)] == ["failed"]
     main(["--config", str(reply_config), "outbox", "status"])
-    assert ("failed: SPL-PES-07-2026-000001 acknowledge to agent60.dupont@mairie-lamastre.fr: 550 5.1.1 No such user"
+    assert (f"failed: {only_reference(reply_config)} acknowledge to agent60.dupont@mairie-lamastre.fr: 550 5.1.1 No such user"
             in capsys.readouterr().out)
 
 
@@ -243,7 +255,7 @@ def test_a_crash_after_the_final_dot_leaves_it_unconfirmed_never_resent(dovecot,
     assert len(smtp_sink.received) == 1, "perhaps received: never sent a second time"
     assert [s for _, s, _, _ in replies(reply_config)] == ["unconfirmed"]
     main(["--config", str(reply_config), "outbox", "status"])
-    assert "unconfirmed: SPL-PES-07-2026-000001 acknowledge to agent70.dupont@mairie-lamastre.fr" in capsys.readouterr().out
+    assert f"unconfirmed: {only_reference(reply_config)} acknowledge to agent70.dupont@mairie-lamastre.fr" in capsys.readouterr().out
 
 
 def test_a_crash_before_the_copy_reaches_sent_keeps_it_sent_once(dovecot, reply_config, smtp_sink, capsys, monkeypatch):
@@ -281,7 +293,7 @@ def test_dry_run_records_everything_writes_replies_to_files_and_sends_nothing(do
 def test_resolving_a_case_sends_the_closing_reply_and_closes_it(dovecot, reply_config, smtp_sink, capsys):
     dovecot.append("07", request(95))
     poll(reply_config, capsys)
-    main(["--config", str(reply_config), "cases", "resolve", "SPL-PES-07-2026-000001", "--agent", "c.durand"])
+    main(["--config", str(reply_config), "cases", "resolve", only_reference(reply_config), "--agent", "c.durand"])
     main(["--config", str(reply_config), "outbox", "send"])
     assert "1 sent" in capsys.readouterr().out
     closing = received(smtp_sink)[-1]

@@ -11,7 +11,8 @@ from email import policy
 import pytest
 from sqlalchemy import select
 
-from tests.conftest import DATA, MAILBOX_07, build_eml
+from tests.conftest import DATA, HOSTILE_ADDRESS, HOSTILE_EML, MAILBOX_07, build_eml
+from triage.agent_view import local
 from triage.cli import main
 from triage.models import RawMail
 from triage.pipeline import process_one
@@ -24,6 +25,7 @@ from triage.store.models import CaseRow, ReplyRow
 NOW = datetime(2026, 3, 9, 9, 0, tzinfo=UTC)
 XSS_SUBJECT = "<script>alert('sujet')</script> mot de passe expiré"
 XSS_NAME = "<img src=x onerror=alert(1)>"
+UNPARSEABLE = b"\x00\x01garbage without headers\xff" * 20  # no header at all: no mailbox, no department
 XSS_BODY = ("Mon mot de passe a expiré, identifiant xss-xt. <script>alert('corps')</script> "
             "<a href=\"javascript:alert(2)\">cliquez</a> <style>body{display:none}</style> mdp : Azerty123!")
 
@@ -113,19 +115,97 @@ def test_csv_opens_in_a_french_excel(report_dir):
     assert all(not row[13].startswith(("=", "+", "@")) for row in rows[1:])
 
 
-def test_the_report_command_writes_pages_and_sends_a_digest(tmp_path, smtp_sink, capsys, monkeypatch):
+@pytest.fixture
+def smtp_config(tmp_path, smtp_sink, monkeypatch):
+    """A store filled from the sample requests, and a configuration sending to the SMTP sink."""
     data = tmp_path / "data"
+    monkeypatch.delenv("TRIAGE_DATABASE_URL", raising=False)
+    monkeypatch.delenv("TRIAGE_DATA_DIR", raising=False)
     main(["--data-dir", str(data), "poll", "--source", str(DATA / "requests")])
     config = tmp_path / "t.toml"
     config.write_text(f'data_dir = "{data}"\n[smtp]\nhost = "127.0.0.1"\nport = {smtp_sink.port}\nsecurity = "none"\n')
-    monkeypatch.delenv("TRIAGE_DATABASE_URL", raising=False)
+    return config
+
+
+def digests(sink):
+    return [email.message_from_bytes(data, policy=policy.default) for _, _, data in sink.received]
+
+
+def test_the_report_command_writes_pages_and_sends_a_digest(smtp_config, smtp_sink, capsys):
     capsys.readouterr()
-    assert main(["--config", str(config), "report", "--department", "26", "--email", "chef.pole@dgfip.finances.gouv.fr"]) == 0
+    assert main(["--config", str(smtp_config), "report", "--department", "26", "--email", "chef.pole@dgfip.finances.gouv.fr"]) == 0
     out = capsys.readouterr().out
-    assert str(data / "report" / "ddfip-26.html") in out and "digest sent" in out
-    (sent,) = smtp_sink.received
-    digest = email.message_from_bytes(sent[2], policy=policy.default)
+    assert str(smtp_config.parent / "data" / "report" / "ddfip-26.html") in out and "digest sent" in out
+    (digest,) = digests(smtp_sink)
     assert str(digest["Subject"]).startswith("Rapport SPL-PES DDFIP de la Drôme du ")
     assert "Dossiers SPL-PES de la DDFIP de la Drôme" in digest.get_body(("html",)).get_content()
     assert [part.get_filename() for part in digest.iter_attachments()] == ["ddfip-26.csv"]
     assert digest["Auto-Submitted"] == "auto-generated"
+
+
+def test_a_csv_report_by_mail_is_the_csv_attached_to_a_short_text(smtp_config, smtp_sink, capsys):
+    assert main(["report", "--config", str(smtp_config), "--department", "26", "--format", "csv",
+                 "--email", "chef.pole@dgfip.finances.gouv.fr"]) == 0
+    (digest,) = digests(smtp_sink)
+    assert str(digest["Subject"]).startswith("Rapport SPL-PES DDFIP de la Drôme du ")
+    assert digest.get_body(("html",)) is None
+    assert "Le tableau joint (CSV" in digest.get_body(("plain",)).get_content()
+    (table,) = digest.iter_attachments()
+    assert table.get_filename() == "ddfip-26.csv"
+    assert table.get_payload(decode=True).decode("utf-8-sig").startswith("Référence;Statut;")
+
+
+def test_a_report_by_mail_without_department_is_one_digest_per_department(smtp_config, smtp_sink, capsys):
+    capsys.readouterr()
+    assert main(["report", "--config", str(smtp_config), "--email", "direction@dgfip.finances.gouv.fr"]) == 0
+    sent = {digest["From"].addresses[0].addr_spec: digest for digest in digests(smtp_sink)}
+    rules = load_rules()
+    assert {d.mailbox for d in rules.departments} <= sent.keys()
+    for department in rules.departments:
+        digest = sent[department.mailbox]
+        assert str(digest["Subject"]).startswith(f"Rapport SPL-PES DDFIP {department.of_name} du ")
+        page = html.unescape(digest.get_body(("html",)).get_content())
+        assert f"Dossiers SPL-PES de la DDFIP {department.of_name}" in page
+        assert [part.get_filename() for part in digest.iter_attachments()] == [f"ddfip-{department.code}.csv"]
+    assert not any("tous départements" in str(digest["Subject"]) for digest in digests(smtp_sink))
+    assert capsys.readouterr().out.count("digest sent to direction@dgfip.finances.gouv.fr") == len(sent)
+
+
+def _title_and_heading(page: str) -> str:
+    return re.search(r"<title>(.*)</title>", page).group(1) + " | " + re.search(r"<h1>(.*)</h1>", page).group(1)
+
+
+def test_the_queue_of_mail_from_no_known_mailbox_is_named_in_french(tmp_path, database_url):
+    store = open_store(database_url)
+    rules = load_rules()
+    process_one(store, RawMail(UNPARSEABLE, "illisible.eml"), rules, tmp_path / "raw", NOW)
+    with store.transaction() as session:
+        (code,) = session.scalars(select(CaseRow.department)).all()
+        written = write_report(session, rules, tmp_path / "report", NOW, [])
+    store.dispose()
+    assert tmp_path / "report" / f"ddfip-{code}.html" in written
+    index = html.unescape((tmp_path / "report" / "index.html").read_text(encoding="utf-8"))
+    assert f"<td>{code} - boîte de réception inconnue</td>" in index and f"{code} - {code}" not in index
+    page = html.unescape((tmp_path / "report" / f"ddfip-{code}.html").read_text(encoding="utf-8"))
+    assert _title_and_heading(page) == (f"Dossiers SPL-PES - boîte de réception inconnue - {local(NOW)} | "
+                                        "Dossiers SPL-PES de la boîte de réception inconnue")
+    assert "Boîte  ·" not in page, "no empty mailbox address"
+    assert _title_and_heading(html.unescape((tmp_path / "report" / "ddfip-07.html").read_text(encoding="utf-8"))) \
+        == f"Dossiers SPL-PES - DDFIP de l'Ardèche - {local(NOW)} | Dossiers SPL-PES de la DDFIP de l'Ardèche"
+
+
+def test_the_digest_of_mail_from_no_known_mailbox_names_its_queue(tmp_path, smtp_sink, capsys, monkeypatch):
+    data, inbox = tmp_path / "data", tmp_path / "inbox"
+    inbox.mkdir()
+    (inbox / "illisible.eml").write_bytes(UNPARSEABLE)
+    monkeypatch.delenv("TRIAGE_DATABASE_URL", raising=False)
+    assert main(["--data-dir", str(data), "poll", "--source", str(inbox)]) == 0
+    config = tmp_path / "t.toml"
+    config.write_text(f'data_dir = "{data}"\n[smtp]\nhost = "127.0.0.1"\nport = {smtp_sink.port}\nsecurity = "none"\n')
+    capsys.readouterr()
+    assert main(["--config", str(config), "report", "--department", "00",
+                 "--email", "chef.pole@dgfip.finances.gouv.fr"]) == 0
+    (sent,) = smtp_sink.received
+    digest = email.message_from_bytes(sent[2], policy=policy.default)
+    assert str(digest["Subject"]).startswith("Rapport SPL-PES boîte de réception inconnue du ")
+    assert "Dossiers SPL-PES de la boîte de réception inconnue" in digest.get_body(("html",)).get_content()

@@ -1,17 +1,20 @@
 """Replies over SMTP with STARTTLS or implicit TLS and authentication (aiosmtpd, a
 self-signed certificate trusted through ca_file); a wrong password is retried, not failed."""
 
-from datetime import UTC, datetime
 
 import pytest
 
 from tests.conftest import MAILBOX_07, build_eml
 from tests.servers import SmtpSink
+from triage import clock
 from triage.config import load_settings
 from triage.outbox import Outbox
 from triage.rules import load_rules
 from triage.store.database import open_store
 from triage.store.models import ReplyRow
+
+# Each test starts its own aiosmtpd server with TLS.
+pytestmark = pytest.mark.smtp
 
 
 @pytest.fixture
@@ -42,7 +45,7 @@ ca_file = "{tmp_path / 'cert.pem'}"
     from triage.pipeline import process_one
 
     process_one(store, RawMail(build_eml("Mot de passe expiré, identifiant jdupont-xt"), "m.eml", MAILBOX_07),
-                load_rules(), settings.raw_dir, datetime.now(UTC))
+                load_rules(), settings.raw_dir, clock.now())
     return store, settings
 
 
@@ -51,7 +54,7 @@ def test_replies_leave_over_tls_with_authentication(tmp_path, certificate, monke
     sink = SmtpSink(*certificate, credentials=("triage", "s3cret"), implicit_tls=security == "ssl").start()
     try:
         store, settings = outbox_with_one_reply(tmp_path, sink, security, monkeypatch, "s3cret")
-        report = Outbox(store, settings, load_rules()).flush(datetime.now(UTC))
+        report = Outbox(store, settings, load_rules()).flush(clock.now())
         store.dispose()
     finally:
         sink.stop()
@@ -62,7 +65,7 @@ def test_a_wrong_smtp_password_is_retried_not_failed(tmp_path, certificate, monk
     sink = SmtpSink(*certificate, credentials=("triage", "s3cret")).start()
     try:
         store, settings = outbox_with_one_reply(tmp_path, sink, "starttls", monkeypatch, "wrong")
-        report = Outbox(store, settings, load_rules()).flush(datetime.now(UTC))
+        report = Outbox(store, settings, load_rules()).flush(clock.now())
         with store.transaction() as session:
             reply = session.query(ReplyRow).one()
             assert (reply.status, reply.attempts) == ("pending", 1)

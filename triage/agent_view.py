@@ -1,11 +1,16 @@
-"""Cases as agents read them in a terminal (French), and as JSON for scripts."""
+"""Cases as agents read them in a terminal (French), and as JSON for scripts.
+
+The terminal views hold text from mail: each line is made `printable` (no escape
+sequence, no carriage return, no line break but ours reaches the terminal).
+"""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from . import wording
+from . import clock, wording
+from .printable import printable_lines
 from .store.models import CaseRow
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -61,7 +66,7 @@ def case_detail(case: CaseRow) -> dict:
 
 def format_case_list(cases: list[CaseRow], now: datetime | None = None) -> str:
     """A table of cases, oldest first."""
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     if not cases:
         return "Aucun dossier."
     header = f"{'Référence':<24} {'Âge':>5}  {'Statut':<31} {'Nature':<28} {'Identifiant':<22} Demandeur"
@@ -72,7 +77,7 @@ def format_case_list(cases: list[CaseRow], now: datetime | None = None) -> str:
             f"{wording.KIND.get(case.kind, case.kind):<28} {case.identifier or '—':<22} "
             f"{case.requester_address}{'' if case.requester_nominative else ' (adresse non nominative)'}")
     lines.append(f"{len(cases)} dossier{'s' if len(cases) > 1 else ''}.")
-    return "\n".join(lines)
+    return printable_lines(lines)
 
 
 def format_case(case: CaseRow) -> str:
@@ -117,4 +122,4 @@ def format_case(case: CaseRow) -> str:
         change = f" [{event.old_status or '—'} → {event.new_status}]" if event.new_status else ""
         lines.append(f"  {local(event.at)}  {event.actor:<12} {wording.EVENT.get(event.kind, event.kind)}{change}"
                      + (f" : {event.detail}" if event.detail else ""))
-    return "\n".join(lines)
+    return printable_lines(lines)

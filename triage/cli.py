@@ -14,17 +14,18 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from . import agent_view
+from . import agent_view, clock
 from .config import DEFAULT_CONFIG, Settings, load_settings
 from .errors import ConfigError, TriageError
 from .evaluate import evaluate, format_evaluation
 from .models import RawMail
 from .logs import configure_logging
+from .printable import printable_lines
 from .pipeline import classify, decision_record, process_one
 from .outbox import Outbox, OutboxReport, dry_run_directory, outbox_status
-from .digest import report_alerts, send_digest
+from .digest import report_alerts, send_digests
 from .poller import poll_all, run_daemon
-from .report import write_report
+from .report import report_departments, report_file, write_report
 from .rules import load_rules
 from .sources import file_source
 from .store import casework
@@ -50,17 +51,7 @@ def main(argv: list[str] | None = None) -> int:
 def build_parser() -> argparse.ArgumentParser:
     """Every subcommand with its help text."""
     parser = argparse.ArgumentParser(prog="triage", description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--config", metavar="FILE",
-                        help=f"configuration file (default: $TRIAGE_CONFIG, else {DEFAULT_CONFIG} if present)")
-    parser.add_argument("--rules", metavar="DIR", help="rules directory (default: the shipped rules/)")
-    parser.add_argument("--data-dir", metavar="DIR",
-                        help="raw copies and the SQLite store (default: $TRIAGE_DATA_DIR, else "
-                             "~/.local/share/spl-pes-triage)")
-    parser.add_argument("--database-url", metavar="URL",
-                        help="SQLAlchemy URL of the store (default: $TRIAGE_DATABASE_URL, else SQLite in the data dir)")
-    parser.add_argument("-v", "--verbose", action="store_true", help="log debugging detail")
-    parser.add_argument("--log-format", choices=("text", "json"), default="text",
-                        help="log lines as text (default) or one JSON object per line")
+    add_global_options(parser, with_defaults=True)
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
 
     classify_parser = commands.add_parser(
@@ -162,7 +153,8 @@ def build_parser() -> argparse.ArgumentParser:
     report_parser.add_argument("--format", choices=("html", "csv"), action="append",
                                help="html and/or csv (default: both; repeat the option for both)")
     report_parser.add_argument("--email", metavar="ADDRESS",
-                               help="also send the page as a digest to this address (needs [smtp])")
+                               help="also mail each department's report to this address, one digest per department: "
+                                    "its page as the body, its CSV attached (needs [smtp])")
     report_parser.set_defaults(command=run_report)
 
     purge_parser = commands.add_parser(
@@ -170,7 +162,51 @@ def build_parser() -> argparse.ArgumentParser:
     purge_parser.add_argument("--older-than", required=True, type=parse_duration, metavar="AGE",
                               help="retention, e.g. 365d (days), 52w (weeks), 12h (hours)")
     purge_parser.set_defaults(command=run_purge)
+    for _, subcommand in subcommand_parsers(parser):
+        add_global_options(subcommand, with_defaults=False)
     return parser
+
+
+def add_global_options(parser: argparse.ArgumentParser, with_defaults: bool) -> None:
+    """The options every command takes, wherever they are typed: `triage --config F poll`
+    and `triage poll --config F` alike (the README says every command takes them).
+
+    Only the top-level parser sets defaults; a subcommand leaves an option it was not
+    given out of the namespace (argparse.SUPPRESS), so its default never overwrites
+    a value typed before the subcommand, and a value typed after it wins.
+    """
+    def default(value: object) -> object:
+        return value if with_defaults else argparse.SUPPRESS
+
+    group = parser.add_argument_group("global options (before or after the command)")
+    group.add_argument("--config", metavar="FILE", default=default(None),
+                       help=f"configuration file (default: $TRIAGE_CONFIG, else {DEFAULT_CONFIG} if present)")
+    group.add_argument("--rules", metavar="DIR", default=default(None),
+                       help="rules directory (default: the shipped rules/)")
+    group.add_argument("--data-dir", metavar="DIR", default=default(None),
+                       help="raw copies and the SQLite store (default: $TRIAGE_DATA_DIR, else "
+                            "~/.local/share/spl-pes-triage)")
+    group.add_argument("--database-url", metavar="URL", default=default(None),
+                       help="SQLAlchemy URL of the store (default: $TRIAGE_DATABASE_URL, else SQLite in the data dir)")
+    group.add_argument("--log-format", choices=("text", "json"), default=default("text"),
+                       help="log lines as text (default) or one JSON object per line")
+    group.add_argument("-v", "--verbose", action="store_true", default=default(False), help="log debugging detail")
+
+
+def subcommand_parsers(parser: argparse.ArgumentParser,
+                       path: tuple[str, ...] = ()) -> list[tuple[tuple[str, ...], argparse.ArgumentParser]]:
+    """Every subcommand's parser, nested ones included (`cases list`), with its path of names.
+
+    argparse offers no public way to walk its tree: the subparsers action is found
+    among the parser's actions.
+    """
+    found = []
+    for action in parser._actions:  # noqa: SLF001 - see the docstring
+        if isinstance(action, argparse._SubParsersAction):  # noqa: SLF001
+            for name, subparser in action.choices.items():
+                found.append(((*path, name), subparser))
+                found.extend(subcommand_parsers(subparser, (*path, name)))
+    return found
 
 
 def parse_duration(text: str) -> timedelta:
@@ -226,7 +262,7 @@ def run_classify(args: argparse.Namespace) -> int:
 
 
 def format_record(record: dict) -> str:
-    """A readable summary of one decision."""
+    """A readable summary of one decision, for a terminal: no control from the mail."""
     missing = f" (missing: {', '.join(record['missing'])})" if record["missing"] else ""
     nominative = "nominative" if record["sender_nominative"] else "not nominative"
     phone = {True: "registered", False: "none", None: "not said"}[record["phone_registered"]]
@@ -241,7 +277,7 @@ def format_record(record: dict) -> str:
         lines.append(f"  warnings    {', '.join(record['warnings'])}")
     for check, evidence in record["evidence"].items():
         lines.append(f"  · {check}: {evidence}")
-    return "\n".join(lines)
+    return printable_lines(lines)
 
 
 def run_eval(args: argparse.Namespace) -> int:
@@ -278,7 +314,7 @@ def run_poll(args: argparse.Namespace) -> int:
                 counts["replies queued"] += bool(outcome.reply_template)
                 counts["without verdict"] += outcome.without_verdict
         if args.dry_run or settings.smtp:
-            report = Outbox(store, settings, rules, args.dry_run).flush(datetime.now(UTC))
+            report = Outbox(store, settings, rules, args.dry_run).flush(clock.now())
     finally:
         store.dispose()
     actions = ", ".join(f"{key[7:]} {n}" for key, n in sorted(counts.items()) if key.startswith("action:"))
@@ -363,7 +399,7 @@ def run_outbox_status(args: argparse.Namespace) -> int:
     settings = settings_of(args)
     store = open_store(settings.database_url)
     try:
-        status = outbox_status(store, settings, datetime.now(UTC))
+        status = outbox_status(store, settings, clock.now())
     finally:
         store.dispose()
     print("replies: " + (", ".join(f"{name} {n}" for name, n in sorted(status.by_status.items())) or "none"))
@@ -382,7 +418,7 @@ def run_outbox_send(args: argparse.Namespace) -> int:
     settings = settings_of(args)
     store = open_store(settings.database_url)
     try:
-        report = Outbox(store, settings, load_rules(settings.rules_dir), args.dry_run).flush(datetime.now(UTC))
+        report = Outbox(store, settings, load_rules(settings.rules_dir), args.dry_run).flush(clock.now())
     finally:
         store.dispose()
     print(describe_outbox(report, settings))
@@ -455,7 +491,7 @@ def run_cases_resolve(args: argparse.Namespace) -> int:
     try:
         with store.transaction() as session:
             case = casework.resolve(session, args.reference, agent_of(args), args.note,
-                                    load_rules(settings.rules_dir), datetime.now(UTC))
+                                    load_rules(settings.rules_dir), clock.now())
             print(f"{case.reference} : {agent_view.wording.STATUS[case.status]}.")
     finally:
         store.dispose()
@@ -467,7 +503,7 @@ def run_cases_reopen(args: argparse.Namespace) -> int:
     _, store = _with_store(args)
     try:
         with store.transaction() as session:
-            case = casework.reopen(session, args.reference, agent_of(args), datetime.now(UTC))
+            case = casework.reopen(session, args.reference, agent_of(args), clock.now())
             print(f"{case.reference} : {agent_view.wording.STATUS[case.status]}.")
     finally:
         store.dispose()
@@ -479,7 +515,7 @@ def run_cases_note(args: argparse.Namespace) -> int:
     _, store = _with_store(args)
     try:
         with store.transaction() as session:
-            case = casework.add_note(session, args.reference, agent_of(args), args.text, datetime.now(UTC))
+            case = casework.add_note(session, args.reference, agent_of(args), args.text, clock.now())
             print(f"{case.reference} : note ajoutée.")
     finally:
         store.dispose()
@@ -487,15 +523,16 @@ def run_cases_note(args: argparse.Namespace) -> int:
 
 
 def run_report(args: argparse.Namespace) -> int:
-    """`triage report`."""
+    """`triage report`; with --email, one digest per department written (see send_digests)."""
     settings = settings_of(args)
     rules = load_rules(settings.rules_dir)
     store = open_store(settings.database_url)
-    now = datetime.now(UTC)
+    now = clock.now()
     out = args.out or settings.data_dir / "report"
     try:
         alerts = report_alerts(outbox_status(store, settings, now), settings)
         with store.transaction() as session:
+            departments = report_departments(session, rules, args.department)
             written = write_report(session, rules, out, now, alerts, args.department,
                                    tuple(args.format or ("html", "csv")), settings.templates_dir)
     finally:
@@ -503,11 +540,11 @@ def run_report(args: argparse.Namespace) -> int:
     for path in written:
         print(path)
     if args.email:
-        page = next((p for p in written if p.suffix == ".html" and p.name != "index.html"), None) \
-            or next(p for p in written if p.suffix == ".html")
-        csv_file = next((p for p in written if p.suffix == ".csv"), None)
-        send_digest(settings, rules, args.email, page, csv_file, args.department, now)
-        print(f"digest sent to {args.email}")
+        files = {code: [path for path in (report_file(out, code, ".html"), report_file(out, code, ".csv"))
+                        if path in written] for code in departments}
+        send_digests(settings, rules, args.email, files, now)
+        for code in departments:
+            print(f"digest sent to {args.email}: {code}")
     return 0
 
 
@@ -516,7 +553,7 @@ def run_purge(args: argparse.Namespace) -> int:
     _, store = _with_store(args)
     try:
         with store.transaction() as session:
-            report = casework.purge(session, args.older_than, datetime.now(UTC))
+            report = casework.purge(session, args.older_than, clock.now())
     finally:
         store.dispose()
     print(f"{report.messages} message texts erased, {report.raw_copies} raw copies deleted, "

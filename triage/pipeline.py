@@ -6,6 +6,7 @@ import logging
 from datetime import UTC, datetime
 from pathlib import Path
 
+from . import clock
 from .analysis import analyse
 from .decide import decide
 from .models import Decision, Finding, Mail, Outcome, RawMail
@@ -58,5 +59,5 @@ def process_one(store: Store, raw: RawMail, rules: Rules, raw_dir: Path, now: da
     """Parse, analyse and record one message with its case, reply and events."""
     mail = parse_mail(raw, rules)
     findings = safe_findings(mail, rules)
-    return record_message(store, raw, mail, findings, rules, raw_dir, now or datetime.now(UTC),
+    return record_message(store, raw, mail, findings, rules, raw_dir, now or clock.now(),
                           uidvalidity=uidvalidity, uid=uid, require_verdict=require_verdict)

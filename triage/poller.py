@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from sqlalchemy.exc import SQLAlchemyError
 from tqdm import tqdm
 
+from . import clock
 from .config import Folders, MailboxConfig, Settings
 from .errors import MailboxError, StoreError, TriageError
 from .mailbox import ImapMailbox
@@ -91,7 +92,7 @@ def process_mailbox(box: ImapMailbox, settings: Settings, store: Store, rules: R
     show = sys.stderr.isatty() and len(uids) >= PROGRESS_FROM
     with tqdm(total=len(uids), unit="msg", desc=address.split("@")[0], disable=not show, file=sys.stderr) as bar:
         for start in range(0, len(uids), settings.batch_size):
-            if not mailboxes.take_lease(store, address, owner, datetime.now(UTC)):
+            if not mailboxes.take_lease(store, address, owner, clock.now()):
                 raise MailboxError(f"{address}: lease lost to another poller")
             batch = uids[start : start + settings.batch_size]
             destinations: dict[str, list[int]] = {}
@@ -118,7 +119,7 @@ def _record(data: bytes, uid: int, box: ImapMailbox, settings: Settings, store: 
     config = box.config
     raw = RawMail(data, f"imap://{config.address}/{config.folder};UIDVALIDITY={box.uidvalidity}/;UID={uid}",
                   config.address)
-    now = datetime.now(UTC)
+    now = clock.now()
     try:
         return process_one(store, raw, rules, settings.raw_dir, now, uidvalidity=box.uidvalidity, uid=uid,
                            require_verdict=settings.authentication.require_verdict)
@@ -142,7 +143,7 @@ def poll_mailbox(config: MailboxConfig, settings: Settings, store: Store, rules:
     result = MailboxResult(config.address)
     try:
         mailboxes.ensure_mailbox(store, config.address, config.department)
-        if not mailboxes.take_lease(store, config.address, owner, datetime.now(UTC)):
+        if not mailboxes.take_lease(store, config.address, owner, clock.now()):
             holder, until = mailboxes.lease_holder(store, config.address)
             result.skipped = f"held by {holder} until {until:%H:%M:%S}"
             log.info("%s: skipped, %s", config.address, result.skipped)
@@ -188,7 +189,7 @@ def poll_all(settings: Settings, store: Store, rules: Rules,
     owner = new_owner()
     results = [poll_mailbox(config, settings, store, rules, owner) for config in settings.mailboxes]
     try:
-        report = Outbox(store, settings, rules, dry_run).flush(datetime.now(UTC))
+        report = Outbox(store, settings, rules, dry_run).flush(clock.now())
     except SQLAlchemyError as error:
         # Replies are queued in the store: none is lost, they leave with a later flush.
         message = (f"replies not sent, database unavailable: {_first_line(error)}; "
@@ -213,13 +214,13 @@ def watch_mailbox(config: MailboxConfig, settings: Settings, store: Store, rules
             mailboxes.ensure_mailbox(store, config.address, config.department)
             with ImapMailbox(config, settings.folders) as box:
                 while not stop.is_set():
-                    if mailboxes.take_lease(store, config.address, owner, datetime.now(UTC)):
+                    if mailboxes.take_lease(store, config.address, owner, clock.now()):
                         try:
                             process_mailbox(box, settings, store, rules, owner, MailboxResult(config.address))
                         finally:
                             _release_lease(store, config.address, owner)
                     # Replies due (new ones, retries after a 4xx) leave after each round.
-                    Outbox(store, settings, rules, dry_run).flush(datetime.now(UTC))
+                    Outbox(store, settings, rules, dry_run).flush(clock.now())
                     # A whole round went through: the next failure is a new one. (Not on
                     # connecting: with a link cut at each FETCH, or a database failing
                     # mid-round, the login still works and retries would never space out.)

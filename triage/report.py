@@ -22,8 +22,8 @@ from .agent_view import local
 from .replies import environment
 from .rules import Rules
 from .store.models import (OPEN_STATUSES, READY_FOR_AGENT, NEEDS_REVIEW, REPLY_BOUNCED, REPLY_FAILED,
-                           REPLY_PENDING, REPLY_SENDING, REPLY_UNCONFIRMED, STATUSES, WAITING_REQUESTER, CaseRow, MessageRow,
-                           ReplyRow)
+                           REPLY_PENDING, REPLY_SENDING, REPLY_UNCONFIRMED, STATUSES, UNKNOWN_DEPARTMENT,
+                           WAITING_REQUESTER, CaseRow, MessageRow, ReplyRow)
 
 EXCERPT = 300  # characters of a message's (redacted) new text shown to agents
 # Why an automatic mail was ignored, from the evidence of the `automatic` check.
@@ -68,8 +68,9 @@ class DepartmentReport:
     """What one department's page shows."""
 
     code: str
-    name: str
+    name: str  # "Ardèche"; "boîte de réception inconnue" for mail that reached no mailbox of ours
     of_name: str
+    title: str  # "DDFIP de l'Ardèche", "boîte de réception inconnue": what the page is about
     mailbox: str
     counts: dict[str, int]
     to_handle: list[CaseLine] = field(default_factory=list)
@@ -87,9 +88,10 @@ def build_department(session: Session, rules: Rules, code: str, now: datetime) -
         select(CaseRow).where(CaseRow.department == code).order_by(CaseRow.opened_at, CaseRow.id)
         .options(selectinload(CaseRow.messages).selectinload(MessageRow.decision), selectinload(CaseRow.replies))))
     counts = Counter(case.status for case in cases)
-    report = DepartmentReport(code=code, name=department.name if department else code,
-                              of_name=department.of_name if department else code,
-                              mailbox=department.mailbox if department else "",
+    unconfigured = wording.UNKNOWN_QUEUE if code == UNKNOWN_DEPARTMENT else code
+    report = DepartmentReport(code=code, name=department.name if department else unconfigured,
+                              of_name=department.of_name if department else unconfigured,
+                              title=queue_title(rules, code), mailbox=department.mailbox if department else "",
                               counts={status: counts.get(status, 0) for status in STATUSES})
     for case in cases:
         if case.status in (READY_FOR_AGENT, NEEDS_REVIEW):
@@ -114,6 +116,14 @@ def build_department(session: Session, rules: Rules, code: str, now: datetime) -
     report.to_handle.sort(key=lambda line: -line.age_days)
     report.waiting.sort(key=lambda line: -line.age_days)
     return report
+
+
+def queue_title(rules: Rules, code: str) -> str:
+    """What a department's queue is called in titles: "DDFIP de l'Ardèche", "boîte de réception inconnue"."""
+    department = next((d for d in rules.departments if d.code == code), None)
+    if department:
+        return f"DDFIP {department.of_name}"
+    return wording.UNKNOWN_QUEUE if code == UNKNOWN_DEPARTMENT else f"DDFIP {code}"
 
 
 def case_line(case: CaseRow, now: datetime) -> CaseLine:
@@ -208,19 +218,40 @@ def render_csv(report: DepartmentReport) -> bytes:
     """Open cases as CSV for a French Excel: UTF-8 with BOM, ';' separators."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=";", quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n")
-    writer.writerow(CSV_COLUMNS)
+    write_row(writer, CSV_COLUMNS)
     for line in report.to_handle + report.waiting + report.other_open:
-        writer.writerow([line.reference, line.status_label, line.age_days, line.opened, line.kind_label,
-                         line.identifier, line.requester_name, line.requester_address,
-                         "oui" if line.nominative else "non", line.phone_label, ", ".join(line.missing),
-                         ", ".join(line.warnings), " | ".join(line.reasons), _spreadsheet_safe(line.excerpt),
-                         line.raw_copy])
+        write_row(writer, [line.reference, line.status_label, line.age_days, line.opened, line.kind_label,
+                           line.identifier, line.requester_name, line.requester_address,
+                           "oui" if line.nominative else "non", line.phone_label, ", ".join(line.missing),
+                           ", ".join(line.warnings), " | ".join(line.reasons), line.excerpt, line.raw_copy])
     return buffer.getvalue().encode("utf-8-sig")
 
 
+# A cell starting with one of these is read by Excel or LibreOffice as a formula
+# (a tab or CR before one too): "=HYPERLINK(...)" in a name would run on an agent's machine.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def write_row(writer, cells) -> None:
+    """Write one CSV row, every text cell protected: most come from a mail (name,
+    address, excerpt, evidence...), and protecting each cell here, not column by
+    column, also covers the columns added later."""
+    writer.writerow([_spreadsheet_safe(cell) if isinstance(cell, str) else cell for cell in cells])
+
+
 def _spreadsheet_safe(text: str) -> str:
-    """A cell a spreadsheet will not run as a formula (=, +, -, @ at the start)."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+    """A cell a spreadsheet will not run as a formula: a leading quote makes it text."""
+    return "'" + text if text.startswith(FORMULA_START) else text
+
+
+def report_departments(session: Session, rules: Rules, department: str | None = None) -> list[str]:
+    """The departments a report covers: the one asked for, else every queue."""
+    return [department] if department else departments_in_store(session, rules)
+
+
+def report_file(out: Path, department: str, suffix: str) -> Path:
+    """Where a department's page (".html") or table (".csv") is written."""
+    return out / f"ddfip-{department}{suffix}"
 
 
 def write_report(session: Session, rules: Rules, out: Path, now: datetime, alerts: list[str],
@@ -228,17 +259,16 @@ def write_report(session: Session, rules: Rules, out: Path, now: datetime, alert
                  templates_dir: str | None = None) -> list[Path]:
     """Write the pages (and CSV files) into a directory; return what was written."""
     out.mkdir(parents=True, exist_ok=True)
-    codes = [department] if department else departments_in_store(session, rules)
-    reports = [build_department(session, rules, code, now) for code in codes]
+    reports = [build_department(session, rules, code, now) for code in report_departments(session, rules, department)]
     generated = local(now)
     written = []
     for report in reports:
         if "html" in formats:
-            path = out / f"ddfip-{report.code}.html"
+            path = report_file(out, report.code, ".html")
             path.write_text(render_department(report, generated, alerts, templates_dir), encoding="utf-8")
             written.append(path)
         if "csv" in formats:
-            path = out / f"ddfip-{report.code}.csv"
+            path = report_file(out, report.code, ".csv")
             path.write_bytes(render_csv(report))
             written.append(path)
     if "html" in formats and not department:

@@ -148,6 +148,7 @@ def load_rules(directory: str | None = None) -> Rules:
 
 
 def _compile(pattern: str) -> Pattern[str]:
+    """Compile one rules pattern: every pattern, alone or in a list, goes through here."""
     flexible = flexible_spaces(pattern)
     if flexible.startswith("\\b") and not flexible.startswith("\\b|"):
         return WordStartPattern(flexible)  # type: ignore[return-value]
@@ -236,7 +237,8 @@ def flexible_spaces(pattern: str) -> str:
 
 
 def _compile_all(patterns: list[str]) -> tuple[Pattern[str], ...]:
-    return tuple(re.compile(p) for p in patterns)
+    """Compile a list of rules patterns exactly as a single one (flexible spaces included)."""
+    return tuple(_compile(p) for p in patterns)
 
 
 def _build(directory: str, version: str, raw: dict[str, dict[str, Any]]) -> Rules:

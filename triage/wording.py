@@ -87,6 +87,9 @@ CHECK = {
     "password-disclosed": "mot de passe",
 }
 
+# The queue of mail that reached none of our mailboxes, where a department's name goes.
+UNKNOWN_QUEUE = "boîte de réception inconnue"
+
 MISSING = {
     "identifier": "identifiant en -xt",
     "nominative_sender": "adresse nominative",

@@ -71,3 +71,9 @@ def test_abbreviated_number_is_read_as_numero(findings_of):
 
 def test_nothing_received_is_a_failed_self_service(findings_of):
     assert failed(findings_of, "Le portail dit qu'un SMS a été envoyé, mais je n'ai rien reçu.") is True
+
+
+@pytest.mark.parametrize("blank", ["  ", "\t", "\u00a0", "\u202f"], ids=["two spaces", "tab", "nbsp", "narrow nbsp"])
+def test_a_registered_mobile_is_read_whatever_the_blanks(findings_of, blank):
+    body = "Bonjour, mon numéro de portable est bien enregistré.".replace(" enregistré", blank + "enregistré")
+    assert phone(findings_of, body) is True

@@ -21,7 +21,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from email.parser import BytesHeaderParser
 from pathlib import Path
 
@@ -35,6 +35,7 @@ from tests.servers import DEPARTMENTS
 from tests.test_daemon import wait_until
 from tests.test_outbox import request
 from tests.test_poller import corpus, unique_copy
+from triage import clock
 from triage.cli import main
 from triage.config import load_settings
 from triage.outbox import Outbox
@@ -443,7 +444,7 @@ def test_a_421_closing_the_session_is_retried_later_and_sent_once(dovecot, reply
             assert all(r.last_error.startswith("421 4.3.2") for r in pending)
         smtp_sink.refuse = None
         settings = load_settings(str(reply_config))
-        later = Outbox(store, settings, load_rules()).flush(datetime.now(UTC) + timedelta(minutes=2))
+        later = Outbox(store, settings, load_rules()).flush(clock.now() + timedelta(minutes=2))
         assert later.sent == 3
     finally:
         store.dispose()
@@ -451,6 +452,7 @@ def test_a_421_closing_the_session_is_retried_later_and_sent_once(dovecot, reply
     assert poll(reply_config, capsys)[0] == 0 and len(smtp_sink.received) == 3, "never twice"
 
 
+@pytest.mark.postgres
 def test_a_silent_postgresql_fails_the_poll_in_seconds_instead_of_hanging():
     """A server that accepts the connection and never answers (network cut, a
     failover in progress): libpq's connect_timeout ends the wait."""

@@ -230,3 +230,20 @@ def test_an_unauthenticated_request_waits_for_an_agent_and_gets_no_reply(store, 
                   now=NOW + timedelta(minutes=5))
     assert real.case_reference == forged.case_reference
     assert (real.action, real.reply_template) == ("acknowledge", "acknowledge")
+
+
+def test_a_new_year_restarts_references_per_department_and_keeps_decembers(store, rules, tmp_path):
+    # 23:59 on 31 December in Paris is 22:59 UTC; one minute later it is the new year there.
+    december = datetime(2026, 12, 31, 22, 59, tzinfo=UTC)
+    january = december + timedelta(minutes=1, seconds=30)
+    old = record(store, rules, tmp_path, eml("Mot de passe expiré.", "ny1@x"), now=december)
+    assert old.case_reference == "SPL-PES-07-2026-000001"
+    asked_in_december = our_reply_id(store)
+    new = [record(store, rules, tmp_path, eml("Mot de passe expiré, identifiant pmartin-xt", f"ny{n}@x",
+                                              sender=f"p{n}.martin@mairie.fr", to=to), now=january).case_reference
+           for n, to in [(2, MAILBOX_07), (3, MAILBOX_26), (4, MAILBOX_07)]]
+    assert new == ["SPL-PES-07-2027-000001", "SPL-PES-26-2027-000001", "SPL-PES-07-2027-000002"]
+    # December's requester answers in January: the case keeps the reference it was opened with.
+    answer = record(store, rules, tmp_path, eml("Mon identifiant : jdupont-xt", "ny5@x",
+                                                headers={"In-Reply-To": f"<{asked_in_december}>"}), now=january)
+    assert answer.case_reference == "SPL-PES-07-2026-000001"

@@ -13,6 +13,10 @@ from sqlalchemy import (JSON, BigInteger, Boolean, DateTime, ForeignKey, Index, 
                         String, Text, TypeDecorator, UniqueConstraint)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+# The queue of mail that reached none of the configured mailboxes (unreadable
+# headers, an unknown address): its cases and references carry this code.
+UNKNOWN_DEPARTMENT = "00"
+
 # Case statuses. Open: an agent or the requester still has something to do.
 NEW = "new"
 WAITING_REQUESTER = "waiting_requester"

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from ..analysis.authentication import lacks_verdict
 from ..analysis.common import is_ours
+from ..clock import paris_year
 from ..analysis.mailbox import receiving_mailbox
 from ..decide import Facts, decide
 from ..models import Decision, Finding, Mail, Outcome, RawMail
@@ -28,8 +29,9 @@ from ..rules import Rules
 from .conversations import find_case
 from .database import Store, lock_requester
 from .models import (CLOSED, IGNORED, NEEDS_REVIEW, NEW, READY_FOR_AGENT, REDIRECTED, REPLY_BOUNCED,
-                     REPLY_PENDING, REPLY_SUPERSEDED, RESOLVED, SELF_SERVICE_SENT, WAITING_REQUESTER, CaseRow,
-                     CounterRow, DecisionRow, EventRow, MailboxRow, MessageRow, ReplyRow, SuppressionRow)
+                     REPLY_PENDING, REPLY_SUPERSEDED, RESOLVED, SELF_SERVICE_SENT, UNKNOWN_DEPARTMENT,
+                     WAITING_REQUESTER, CaseRow, CounterRow, DecisionRow, EventRow, MailboxRow, MessageRow, ReplyRow,
+                     SuppressionRow)
 
 ROBOT = "triage"
 QUARANTINED = "quarantined"
@@ -141,7 +143,7 @@ def record_quarantined(store: Store, raw: RawMail, error: str, department: str, 
                              references=[])
         session.add(message)
         session.flush()
-        case = CaseRow(reference=next_reference(session, department, now.year), department=department, kind="other",
+        case = CaseRow(reference=next_reference(session, department, now), department=department, kind="other",
                        requester_address="", status=NEEDS_REVIEW, opened_at=now, updated_at=now)
         session.add(case)
         session.flush()
@@ -250,13 +252,14 @@ def _mailbox_id(store: Store, session: Session, address: str | None, rules: Rule
     if address not in store.mailbox_ids:
         department = rules.mailboxes.get(address)
         insert_if_absent(session, MailboxRow, address=address, last_uid=0,
-                         department=department.code if department else "00")
+                         department=department.code if department else UNKNOWN_DEPARTMENT)
         store.mailbox_ids[address] = session.scalars(select(MailboxRow.id).where(MailboxRow.address == address)).one()
     return store.mailbox_ids[address]
 
 
-def next_reference(session: Session, department: str, year: int) -> str:
-    """SPL-PES-07-2026-000123: per department and year, never reused."""
+def next_reference(session: Session, department: str, now: datetime) -> str:
+    """SPL-PES-07-2026-000123: per department and year (in Paris), never reused."""
+    year = paris_year(now)
     insert_if_absent(session, CounterRow, department=department, year=year, last=0)
     number = session.execute(
         update(CounterRow).where(CounterRow.department == department, CounterRow.year == year)
@@ -265,9 +268,9 @@ def next_reference(session: Session, department: str, year: int) -> str:
 
 
 def _open_case(session: Session, mail: Mail, decision: Decision, now: datetime) -> CaseRow:
-    department = decision.facts.mailbox_department or decision.department or "00"
+    department = decision.facts.mailbox_department or decision.department or UNKNOWN_DEPARTMENT
     case = CaseRow(
-        reference=next_reference(session, department, now.year), department=department,
+        reference=next_reference(session, department, now), department=department,
         identifier=decision.identifier, kind=decision.case,
         requester_name=mail.sender.name if mail.sender else "",
         requester_address=mail.sender.address if mail.sender else "",

@@ -1,0 +1,84 @@
+"""Loading rules/: every pattern family tolerates the blanks real mail puts between words."""
+
+from dataclasses import fields
+
+import pytest
+
+from triage.rules import Rules, load_rules
+
+# One phrase per pattern family, as the checks see text (folded: lower case, no
+# accents), in which at least one of the family's patterns matches words joined
+# by a single space. A family the rules gain fails the completeness test below
+# until it is given a phrase here.
+PHRASES = {
+    "generic_display": "service de la commune de vif",
+    "automatic_senders": "no-reply",
+    "automatic_subjects": "reponse automatique : absent du bureau",
+    "clause_separators": "oui et que non",
+    "negations": "je n'ai pas",
+    "negation_exceptions": "je ne sais pas si",
+    "case_kinds.expired": "mon mot de passe a expire",
+    "case_kinds.lost": "je ne me souviens plus",
+    "case_kinds.unclear": "mon compte est bloque",
+    "not_password": "mon certificat a expire",
+    "password_terms": "mon mot de passe",
+    "password_topic": "mon mot de passe",
+    "other_topics": "un titre de recette",
+    "bulk_markers": "pour ne plus recevoir cette lettre",
+    "resolved": "c'est bon merci",
+    "procedure_name": "le bouton mot de passe oublie",
+    "phone_no": "je n'ai pas de portable",
+    "phone_yes": "mon numero de portable est bien enregistre",
+    "self_service_failed": "je n'ai rien recu",
+    "other_person": "le mot de passe de notre secretaire",
+    "secret_introducers": "mon mot de passe est : abc",
+    "created": "mon compte a ete cree en isere",
+    "services": "service de gestion comptable de privas",
+    "commune_context": "la mairie de",
+    "sent_here": "la ddfip m'a dit",
+    "not_postal": " euros",
+}
+# Families whose patterns are single words (or e-mail local parts): no space to vary.
+SINGLE_WORDS = {"automatic_senders", "negations", "not_password"}
+# What mail puts where the rules write one space.
+BLANKS = {"two spaces": "  ", "tab": "\t", "no-break space": "\u00a0", "narrow no-break space": "\u202f"}
+
+
+def _is_pattern(value: object) -> bool:
+    return hasattr(value, "search") and hasattr(value, "pattern")
+
+
+def pattern_families(rules: Rules) -> dict[str, tuple]:
+    """Every compiled pattern family of the rules, scalar or list, by field name."""
+    families = {}
+    for field in fields(Rules):
+        value = getattr(rules, field.name)
+        if _is_pattern(value):
+            families[field.name] = (value,)
+        elif isinstance(value, tuple) and value and all(_is_pattern(v) for v in value):
+            families[field.name] = value
+        elif isinstance(value, tuple) and value and all(
+                isinstance(v, tuple) and len(v) == 2 and isinstance(v[0], str) for v in value):
+            for name, patterns in value:  # case_kinds: (kind, patterns) in order
+                families[f"{field.name}.{name}"] = tuple(patterns)
+    return families
+
+
+def test_every_pattern_family_has_a_phrase():
+    assert set(pattern_families(load_rules())) == set(PHRASES)
+
+
+@pytest.mark.parametrize("blank", BLANKS.values(), ids=BLANKS.keys())
+@pytest.mark.parametrize("family", sorted(PHRASES))
+def test_every_pattern_family_matches_across_any_blank(family, blank):
+    patterns = pattern_families(load_rules())[family]
+    phrase = PHRASES[family]
+    spanning = [p for p in patterns if (m := p.search(phrase)) and " " in m.group()]
+    if family in SINGLE_WORDS:
+        assert any(p.search(phrase) for p in patterns), f"{family} does not match its own phrase"
+        spanning = [p for p in patterns if p.search(phrase)]
+    else:
+        assert spanning, f"no pattern of {family} matches words across a space in {phrase!r}"
+    varied = phrase.replace(" ", blank)
+    for pattern in spanning:
+        assert pattern.search(varied), f"{family}: {pattern.pattern!r} misses {varied!r}"
