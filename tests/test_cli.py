@@ -57,6 +57,18 @@ def test_readable_summary_names_action_case_and_evidence(tmp_path, capsys):
     assert "acknowledge" in out and "expired" in out and "jdupont-xt" in out and "case-kind:" in out
 
 
+def test_classify_decides_as_the_configured_deployment_does(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("TRIAGE_CONFIG", raising=False)
+    path = tmp_path / "sans_verdict.eml"
+    path.write_bytes(build_eml("Mot de passe expiré, identifiant jdupont-xt", authenticated=False))
+    config = tmp_path / "triage.toml"
+    config.write_text("[authentication]\nrequire_verdict = false\n")
+    main(["classify", "--json", str(path)])
+    assert json.loads(capsys.readouterr().out)["action"] == "human_review"
+    main(["--config", str(config), "classify", "--json", str(path)])
+    assert json.loads(capsys.readouterr().out)["action"] == "acknowledge"
+
+
 def test_a_missing_path_is_a_clear_error_not_a_traceback(capsys):
     assert main(["classify", "/no/such/file.eml"]) == 2
     assert "no such file or directory: /no/such/file.eml" in capsys.readouterr().err

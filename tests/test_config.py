@@ -50,12 +50,22 @@ def test_environment_overrides_top_level_keys(tmp_path):
     ("poll_interval = 0\n", "poll_interval: expected a whole number from 1"),
     ("[smtp]\nhost = 'mail'\n", "[smtp]: missing key(s) port"),
     ("this is not toml", "not valid TOML"),
+    ('[authentication]\nrequire_verdict = "no"\n', "authentication.require_verdict: expected true or false"),
+    ("[authentication]\nrequire_verdict = 0\n", "authentication.require_verdict: expected true or false"),
+    ("[authentication]\nrequire_verdicts = false\n", "[authentication]: unknown key(s) require_verdicts"),
+    ('authentication = "off"\n', "[authentication]: expected a table"),
 ])
 def test_mistakes_are_reported_clearly(tmp_path, text, message):
     with pytest.raises(ConfigError) as raised:
         load(tmp_path, text)
     assert message in str(raised.value)
     assert "hunter2" not in str(raised.value)
+
+
+def test_a_verdict_is_required_unless_the_deployment_says_its_server_writes_none(tmp_path):
+    assert load(tmp_path, MAILBOX).authentication.require_verdict is True
+    relaxed = load(tmp_path, f"[authentication]\nrequire_verdict = false\n{MAILBOX}")
+    assert relaxed.authentication.require_verdict is False
 
 
 def test_security_none_is_accepted_on_loopback(tmp_path):

@@ -1,5 +1,6 @@
 """`triage run` against a real Dovecot: IDLE, a server restart, a clean stop."""
 
+import logging
 import os
 import signal
 import subprocess
@@ -13,6 +14,8 @@ from sqlalchemy import func, select
 from tests.conftest import build_eml
 from triage.config import load_settings
 from triage.mailbox import ImapMailbox
+from triage.poller import run_daemon
+from triage.rules import load_rules
 from triage.store.database import open_store
 from triage.store.models import MessageRow
 
@@ -86,3 +89,43 @@ def test_the_daemon_processes_mail_as_it_arrives_survives_a_restart_and_stops_cl
     assert daemon.returncode == 0, err
     assert "signal SIGTERM: stopping" in err
     assert "secret-" not in err
+
+
+def test_an_unexpected_error_in_a_round_is_logged_with_its_mailbox_and_the_thread_carries_on(
+        dovecot, imap_config, monkeypatch, caplog):
+    # A bug nobody foresaw (here a RuntimeError, once, from the search of one round)
+    # used to end the mailbox's thread silently while the process lived on.
+    settings = load_settings(str(imap_config))
+    store = open_store(settings.database_url)
+    search = ImapMailbox.new_uids
+    failures = []
+
+    def fails_once_in_74(box, last_uid):
+        if box.config.address == MAILBOX_74 and not failures:
+            failures.append(last_uid)
+            raise RuntimeError("an unforeseen bug")
+        return search(box, last_uid)
+
+    monkeypatch.setattr(ImapMailbox, "new_uids", fails_once_in_74)
+    dovecot.append("74", mail(0))
+    stop = threading.Event()
+    daemon = threading.Thread(target=run_daemon, args=(settings, store, load_rules(), stop), kwargs={"idle_seconds": 5})
+    caplog.set_level(logging.INFO, logger="triage")
+    daemon.start()
+    try:
+        assert wait_until(lambda: recorded(imap_config) == 1), "the round is retried after the error"
+        assert failures, "the error was injected"
+        dovecot.append("74", mail(1))
+        assert wait_until(lambda: recorded(imap_config) == 2), "mail delivered after the error is processed"
+        assert any(thread.name == MAILBOX_74 and thread.is_alive() for thread in threading.enumerate())
+    finally:
+        stop.set()
+        daemon.join(timeout=30)
+        store.dispose()
+    assert not daemon.is_alive(), "the daemon stops when asked"
+    errors = [r for r in caplog.records if r.levelno == logging.ERROR and "an unforeseen bug" in r.getMessage()]
+    assert len(errors) == 1
+    line = errors[0].getMessage()
+    assert "\n" not in line and line.startswith(f"{MAILBOX_74}: ") and "RuntimeError" in line
+    assert "reconnecting in 1 s" in line
+    assert errors[0].exc_info, "the traceback of a bug goes to the log"

@@ -90,3 +90,14 @@ def test_an_unauthenticated_sender_stops_only_the_replies_that_act_on_the_reques
     decision = decide(MAIL, findings(authentication=True))
     assert decision.warnings == ("sender_not_authenticated",)
     assert decide(MAIL, findings()).warnings == ()
+
+
+def test_a_deployment_without_verdicts_decides_as_before_authentication_but_a_failing_verdict_still_blocks():
+    # A receiving server that writes no Authentication-Results is a deployment fact
+    # (require_verdict = false), not a reason to send every complete request to an agent.
+    no_verdict = findings(authentication="missing")
+    assert decide(MAIL, no_verdict).action == "human_review"  # the default: a verdict is required
+    relaxed = decide(MAIL, no_verdict, require_verdict=False)
+    assert relaxed.action == "acknowledge" and "sender_not_authenticated" not in relaxed.warnings
+    assert decide(MAIL, findings(authentication="missing", phone=True), require_verdict=False).action == "self_service"
+    assert decide(MAIL, findings(authentication="fail"), require_verdict=False).action == "human_review"

@@ -31,6 +31,7 @@ from .sources import file_source
 from .store import casework
 from .store.database import current_revision, head_revision, make_engine, open_store, upgrade
 from .store.models import OPEN_STATUSES, STATUSES
+from .verdict_notice import verdict_line
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -248,9 +249,10 @@ def message_files(paths: list[str]) -> list[str]:
 def run_classify(args: argparse.Namespace) -> int:
     """`triage classify`: one decision per message."""
     rules = load_rules(args.rules)
+    require_verdict = settings_of(args).authentication.require_verdict
     for file in message_files(args.paths):
         raw = RawMail(Path(file).read_bytes(), file, args.mailbox.lower() if args.mailbox else None)
-        mail, decision = classify(raw, rules)
+        mail, decision = classify(raw, rules, require_verdict)
         record = decision_record(file, mail, decision)
         if args.json:
             print(json.dumps(record, ensure_ascii=False))
@@ -300,7 +302,8 @@ def run_poll(args: argparse.Namespace) -> int:
     try:
         for raw in file_source(args.source, args.mailbox):
             try:
-                outcome = process_one(store, raw, rules, settings.raw_dir)
+                outcome = process_one(store, raw, rules, settings.raw_dir,
+                                      require_verdict=settings.authentication.require_verdict)
             except Exception:  # noqa: BLE001 - logged; the message stays in the source for the next run
                 logging.getLogger("triage").exception("could not record %s", raw.origin)
                 counts["failed"] += 1
@@ -309,6 +312,7 @@ def run_poll(args: argparse.Namespace) -> int:
             if not outcome.duplicate:
                 counts[f"action:{outcome.action}"] += 1
                 counts["replies queued"] += bool(outcome.reply_template)
+                counts["without verdict"] += outcome.without_verdict
         if args.dry_run or settings.smtp:
             report = Outbox(store, settings, rules, args.dry_run).flush(clock.now())
     finally:
@@ -316,6 +320,8 @@ def run_poll(args: argparse.Namespace) -> int:
     actions = ", ".join(f"{key[7:]} {n}" for key, n in sorted(counts.items()) if key.startswith("action:"))
     print(f"{counts['recorded']} recorded ({actions or 'none'}), {counts['duplicate']} already recorded, "
           f"{counts['failed']} failed; {counts['replies queued']} replies queued. Store: {settings.database_url}")
+    if counts["without verdict"]:
+        print(verdict_line(counts["without verdict"], settings.authentication.require_verdict, "recorded"))
     if report is not None:
         print(describe_outbox(report, settings))
     return 1 if counts["failed"] or (report and report.breaker_open) else 0
@@ -356,9 +362,14 @@ def run_poll_imap(args: argparse.Namespace) -> int:
                 filed = ", ".join(f"{folder} {n}" for folder, n in sorted(result.filed.items())) or "nothing new"
                 state = (f"{result.recorded} recorded, {result.duplicates} already recorded, "
                          f"{result.quarantined} quarantined; filed: {filed}")
+                if result.without_verdict:
+                    state += f"; {result.without_verdict} without an authentication verdict"
                 if result.error:
                     state += f"; FAILED: {result.error}"
             print(f"{result.address}: {state}")
+        without_verdict = sum(result.without_verdict for result in results)
+        if without_verdict:
+            print(verdict_line(without_verdict, settings.authentication.require_verdict, "recorded"))
         print(describe_outbox(report, settings))
     return 1 if any(result.failed for result in results) or report.breaker_open or report.store_failed else 0
 
@@ -395,6 +406,8 @@ def run_outbox_status(args: argparse.Namespace) -> int:
     print(f"sent in the last hour: {status.sent_last_hour} (circuit breaker at {settings.replies.breaker_per_hour})")
     if status.breaker_open:
         print("CIRCUIT BREAKER OPEN: sending is stopped; replies wait until the hourly count falls.")
+    if status.without_verdict:
+        print(verdict_line(status.without_verdict, settings.authentication.require_verdict, "in the last 24 hours"))
     for line in status.failures:
         print(line)
     return 1 if status.breaker_open else 0

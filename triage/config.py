@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .config_values import array, flag, no_unknown, number, require_all, required, table, text
 from .errors import ConfigError
 
 DEFAULT_CONFIG = Path("/etc/spl-pes-triage/config.toml")
@@ -107,6 +108,16 @@ class ReplyLimits:
 
 
 @dataclass(frozen=True)
+class Authentication:
+    """How much the policy relies on the receiving server's Authentication-Results."""
+
+    # True: a mail with no trusted verdict is unauthenticated (no automatic answer to
+    # a complete request). False, for a receiving server that writes no verdict: such
+    # a mail is decided as if the check did not exist; a failing verdict still blocks.
+    require_verdict: bool = True
+
+
+@dataclass(frozen=True)
 class Settings:
     """One typed view of the settings every command reads."""
 
@@ -118,6 +129,7 @@ class Settings:
     smtp: Server | None = None
     folders: Folders = field(default_factory=Folders)
     replies: ReplyLimits = field(default_factory=ReplyLimits)
+    authentication: Authentication = field(default_factory=Authentication)
     poll_interval: int = 60  # seconds between polls when the server has no IDLE
     batch_size: int = 50  # messages fetched per IMAP FETCH
     config_file: Path | None = None
@@ -167,28 +179,32 @@ def _validate(data: dict[str, Any], env: Mapping[str, str], path: Path | None,
               arguments: dict[str, str | None]) -> Settings:
     where = str(path) if path else "settings"
     known = {"data_dir", "database_url", "rules_dir", "templates_dir", "smtp", "mailboxes", "folders",
-             "replies", "poll_interval", "batch_size"}
-    _no_unknown(data, known, where)
+             "replies", "authentication", "poll_interval", "batch_size"}
+    no_unknown(data, known, where)
     top = {key: arguments.get(key) or env.get(variable) or data.get(key) for key, variable in ENVIRONMENT.items()}
     directory = Path(top["data_dir"] or default_data_dir(env))
     url = top["database_url"] or f"sqlite:///{directory / 'triage.db'}"
     mailboxes = tuple(_mailbox(entry, f"{where}: mailboxes[{n}]")
-                      for n, entry in enumerate(_list(data.get("mailboxes", []), f"{where}: mailboxes")))
+                      for n, entry in enumerate(array(data.get("mailboxes", []), f"{where}: mailboxes")))
     addresses = [m.address for m in mailboxes]
     if len(set(addresses)) != len(addresses):
         raise ConfigError(f"{where}: a mailbox address appears twice")
-    folders_data = _table(data.get("folders", {}), f"{where}: [folders]")
-    _no_unknown(folders_data, {"processed", "to_handle", "ignored", "quarantine"}, f"{where}: [folders]")
-    replies_data = _table(data.get("replies", {}), f"{where}: [replies]")
-    _no_unknown(replies_data, {"per_address_per_day", "breaker_per_hour", "sent_folder"}, f"{where}: [replies]")
+    folders_data = table(data.get("folders", {}), f"{where}: [folders]")
+    no_unknown(folders_data, {"processed", "to_handle", "ignored", "quarantine"}, f"{where}: [folders]")
+    replies_data = table(data.get("replies", {}), f"{where}: [replies]")
+    no_unknown(replies_data, {"per_address_per_day", "breaker_per_hour", "sent_folder"}, f"{where}: [replies]")
     replies = ReplyLimits(
-        per_address_per_day=_number(replies_data.get("per_address_per_day", 3), f"{where}: replies.per_address_per_day",
+        per_address_per_day=number(replies_data.get("per_address_per_day", 3), f"{where}: replies.per_address_per_day",
                                     1, 1000),
-        breaker_per_hour=_number(replies_data.get("breaker_per_hour", 50), f"{where}: replies.breaker_per_hour",
+        breaker_per_hour=number(replies_data.get("breaker_per_hour", 50), f"{where}: replies.breaker_per_hour",
                                  1, 100000),
-        sent_folder=_text(replies_data["sent_folder"], f"{where}: replies.sent_folder")
+        sent_folder=text(replies_data["sent_folder"], f"{where}: replies.sent_folder")
         if "sent_folder" in replies_data else None,
     )
+    authentication_data = table(data.get("authentication", {}), f"{where}: [authentication]")
+    no_unknown(authentication_data, {"require_verdict"}, f"{where}: [authentication]")
+    authentication = Authentication(flag(authentication_data.get("require_verdict", True),
+                                         f"{where}: authentication.require_verdict"))
     return Settings(
         data_dir=directory,
         database_url=url,
@@ -196,38 +212,39 @@ def _validate(data: dict[str, Any], env: Mapping[str, str], path: Path | None,
         templates_dir=top["templates_dir"],
         mailboxes=mailboxes,
         smtp=_smtp(data["smtp"], f"{where}: [smtp]") if "smtp" in data else None,
-        folders=Folders(**{k: _text(v, f"{where}: folders.{k}") for k, v in folders_data.items()}),
+        folders=Folders(**{k: text(v, f"{where}: folders.{k}") for k, v in folders_data.items()}),
         replies=replies,
-        poll_interval=_number(data.get("poll_interval", 60), f"{where}: poll_interval", 1, 86400),
-        batch_size=_number(data.get("batch_size", 50), f"{where}: batch_size", 1, 10000),
+        authentication=authentication,
+        poll_interval=number(data.get("poll_interval", 60), f"{where}: poll_interval", 1, 86400),
+        batch_size=number(data.get("batch_size", 50), f"{where}: batch_size", 1, 10000),
         config_file=path,
     )
 
 
 def _mailbox(entry: Any, where: str) -> MailboxConfig:
-    entry = _table(entry, where)
+    entry = table(entry, where)
     _no_inline_password(entry, where)
-    _no_unknown(entry, {"address", "department", "folder"} | SERVER_KEYS, where)
-    _require_all(entry, ("address", "department", "host", "port", "username"), where)
-    address = _text(_required(entry, "address", where), f"{where}.address").lower()
+    no_unknown(entry, {"address", "department", "folder"} | SERVER_KEYS, where)
+    require_all(entry, ("address", "department", "host", "port", "username"), where)
+    address = text(required(entry, "address", where), f"{where}.address").lower()
     if "@" not in address:
         raise ConfigError(f"{where}.address: not a mail address: {address!r}")
-    department = _text(_required(entry, "department", where), f"{where}.department")
+    department = text(required(entry, "department", where), f"{where}.department")
     return MailboxConfig(address=address, department=department, server=_server(entry, where),
-                         folder=_text(entry.get("folder", "INBOX"), f"{where}.folder"))
+                         folder=text(entry.get("folder", "INBOX"), f"{where}.folder"))
 
 
 def _smtp(entry: Any, where: str) -> Server:
-    entry = _table(entry, where)
+    entry = table(entry, where)
     _no_inline_password(entry, where)
-    _no_unknown(entry, SERVER_KEYS, where)
-    _require_all(entry, ("host", "port"), where)
+    no_unknown(entry, SERVER_KEYS, where)
+    require_all(entry, ("host", "port"), where)
     return _server(entry, where)
 
 
 def _server(entry: dict[str, Any], where: str) -> Server:
-    host = _text(_required(entry, "host", where), f"{where}.host")
-    security = _text(entry.get("security", "ssl"), f"{where}.security")
+    host = text(required(entry, "host", where), f"{where}.host")
+    security = text(entry.get("security", "ssl"), f"{where}.security")
     if security not in SECURITY:
         raise ConfigError(f"{where}.security: {security!r} is not one of {', '.join(SECURITY)}")
     if security == "none" and not _is_loopback(host):
@@ -236,9 +253,9 @@ def _server(entry: dict[str, Any], where: str) -> Server:
         raise ConfigError(f"{where}: give password_env or password_file, not both")
     return Server(
         host=host,
-        port=_number(_required(entry, "port", where), f"{where}.port", 1, 65535),
+        port=number(required(entry, "port", where), f"{where}.port", 1, 65535),
         security=security,
-        username=_text(entry["username"], f"{where}.username") if "username" in entry else "",
+        username=text(entry["username"], f"{where}.username") if "username" in entry else "",
         password=Secret(env=entry.get("password_env"), file=entry.get("password_file")),
         ca_file=entry.get("ca_file"),
     )
@@ -256,45 +273,3 @@ def _is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
-
-
-def _required(entry: dict[str, Any], key: str, where: str) -> Any:
-    if key not in entry:
-        raise ConfigError(f"{where}: missing key {key!r}")
-    return entry[key]
-
-
-def _require_all(entry: dict[str, Any], keys: tuple[str, ...], where: str) -> None:
-    missing = [key for key in keys if key not in entry]
-    if missing:
-        raise ConfigError(f"{where}: missing key(s) {', '.join(missing)}")
-
-
-def _no_unknown(entry: dict[str, Any], known: set[str], where: str) -> None:
-    unknown = sorted(set(entry) - known)
-    if unknown:
-        raise ConfigError(f"{where}: unknown key(s) {', '.join(unknown)} (known: {', '.join(sorted(known))})")
-
-
-def _table(value: Any, where: str) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise ConfigError(f"{where}: expected a table")
-    return value
-
-
-def _list(value: Any, where: str) -> list[Any]:
-    if not isinstance(value, list):
-        raise ConfigError(f"{where}: expected an array of tables ([[mailboxes]])")
-    return value
-
-
-def _text(value: Any, where: str) -> str:
-    if not isinstance(value, str) or not value:
-        raise ConfigError(f"{where}: expected a non-empty string")
-    return value
-
-
-def _number(value: Any, where: str, low: int, high: int) -> int:
-    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
-        raise ConfigError(f"{where}: expected a whole number from {low} to {high}")
-    return value

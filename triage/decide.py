@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 
+from .analysis.authentication import NO_VERDICT
 from .models import Decision, Finding, Mail
 
 # When two messages of one case say different things, the stronger kind wins:
@@ -33,8 +34,13 @@ class Facts:
     sender_authenticated: bool = True
 
     @classmethod
-    def from_findings(cls, findings: tuple[Finding, ...]) -> Facts:
-        """Read the value of each check (a check that did not run reads as 'nothing found')."""
+    def from_findings(cls, findings: tuple[Finding, ...], require_verdict: bool = True) -> Facts:
+        """Read the value of each check (a check that did not run reads as 'nothing found').
+
+        Without `require_verdict` (a receiving server that writes no verdict), a mail
+        with no verdict counts as authenticated, as before the check existed; a
+        failing verdict never does.
+        """
         def value(check: str, default=None):
             return next((f.value for f in findings if f.check == check), default)
 
@@ -55,7 +61,8 @@ class Facts:
             mailbox_department=mailbox[1] if mailbox else None,
             account_department=value("department") if hit("department") else None,
             password_disclosed=hit("password-disclosed"),
-            sender_authenticated=not hit("authentication"),
+            sender_authenticated=not hit("authentication") or (
+                not require_verdict and value("authentication") == NO_VERDICT),
         )
 
     def merged_with(self, known: Facts) -> Facts:
@@ -141,9 +148,14 @@ POLICY: tuple[Rule, ...] = (
 )
 
 
-def decide(mail: Mail, findings: tuple[Finding, ...], known: Facts | None = None) -> Decision:
-    """Apply the first policy rule that fits, to this message and what its case knew."""
-    facts = Facts.from_findings(findings)
+def decide(mail: Mail, findings: tuple[Finding, ...], known: Facts | None = None,
+           require_verdict: bool = True) -> Decision:
+    """Apply the first policy rule that fits, to this message and what its case knew.
+
+    `require_verdict` is the deployment's `[authentication] require_verdict`, given as
+    data so that deciding stays pure.
+    """
+    facts = Facts.from_findings(findings, require_verdict)
     if known is not None:
         facts = facts.merged_with(known)
     rule = next(r for r in POLICY if r.applies(facts))

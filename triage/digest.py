@@ -14,6 +14,7 @@ from .errors import ConfigError
 from .outbox import OutboxStatus, SmtpSender
 from .report import queue_title
 from .rules import Rules
+from .verdict_notice import verdict_alert
 
 
 def report_alerts(status: OutboxStatus, settings: Settings) -> list[str]:
@@ -25,6 +26,8 @@ def report_alerts(status: OutboxStatus, settings: Settings) -> list[str]:
                       f"vérifiez qu'aucune boucle de messages n'est en cours.")
     if status.failures:
         alerts.append(f"{len(status.failures)} réponse(s) en échec : voir la section « Réponses en échec ou retenues ».")
+    if status.without_verdict:
+        alerts.append(verdict_alert(status.without_verdict, settings.authentication.require_verdict))
     return alerts
 
 

@@ -132,3 +132,4 @@ class Outcome:
     reply_template: str | None = None  # a reply queued by this message, if any
     quarantined: bool = False  # the pipeline failed on it: a human must look
     unparseable: bool = False  # recorded, but it could not be read
+    without_verdict: bool = False  # no trusted Authentication-Results verdict (a misconfigured authserv_ids?)

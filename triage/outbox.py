@@ -36,6 +36,7 @@ from .owner import gone, new_owner
 from .replies import ReplyContent, build_message, one_line, write_dry_run
 from .rules import Rules
 from .store.database import Store
+from .store.verdicts import count_without_verdict
 from .store.models import (CLOSED, REPLY_DELIVERING, REPLY_DRY_RUN, REPLY_FAILED, REPLY_PENDING, REPLY_SENDING,
                            REPLY_SENT, REPLY_SUPPRESSED, REPLY_UNCONFIRMED, RESOLVED, CaseRow, EventRow, MessageRow,
                            ReplyRow, SuppressionRow)
@@ -454,6 +455,9 @@ class OutboxStatus:
     sent_last_hour: int
     breaker_open: bool
     failures: list[str]  # failed, and unconfirmed (perhaps received): an agent checks
+    # Not the outbox's, but shown in the same two places: messages of the last 24 h
+    # without a trusted authentication verdict (a wrong authserv_ids shows here).
+    without_verdict: int = 0
 
 
 def outbox_status(store: Store, settings: Settings, now: datetime) -> OutboxStatus:
@@ -465,4 +469,6 @@ def outbox_status(store: Store, settings: Settings, now: datetime) -> OutboxStat
         failures = [f"{r.status}: {r.case.reference} {r.template} to {r.recipient}: {r.last_error}"
                     for r in session.scalars(select(ReplyRow).where(
                         ReplyRow.status.in_((REPLY_FAILED, REPLY_UNCONFIRMED))).order_by(ReplyRow.id))]
-    return OutboxStatus(by_status, sent_last_hour, sent_last_hour >= settings.replies.breaker_per_hour, failures)
+        without_verdict = count_without_verdict(session, now)
+    return OutboxStatus(by_status, sent_last_hour, sent_last_hour >= settings.replies.breaker_per_hour, failures,
+                        without_verdict)

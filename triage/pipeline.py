@@ -18,10 +18,10 @@ from .store.recording import record_message
 log = logging.getLogger(__name__)
 
 
-def classify(raw: RawMail, rules: Rules) -> tuple[Mail, Decision]:
+def classify(raw: RawMail, rules: Rules, require_verdict: bool = True) -> tuple[Mail, Decision]:
     """Parse, analyse and decide one message; pure apart from logging."""
     mail = parse_mail(raw, rules)
-    return mail, decide(mail, analyse(mail, rules))
+    return mail, decide(mail, analyse(mail, rules), require_verdict=require_verdict)
 
 
 def decision_record(origin: str, mail: Mail, decision: Decision) -> dict:
@@ -55,9 +55,9 @@ def safe_findings(mail: Mail, rules: Rules) -> tuple[Finding, ...]:
 
 
 def process_one(store: Store, raw: RawMail, rules: Rules, raw_dir: Path, now: datetime | None = None,
-                uidvalidity: int | None = None, uid: int | None = None) -> Outcome:
+                uidvalidity: int | None = None, uid: int | None = None, require_verdict: bool = True) -> Outcome:
     """Parse, analyse and record one message with its case, reply and events."""
     mail = parse_mail(raw, rules)
     findings = safe_findings(mail, rules)
     return record_message(store, raw, mail, findings, rules, raw_dir, now or clock.now(),
-                          uidvalidity=uidvalidity, uid=uid)
+                          uidvalidity=uidvalidity, uid=uid, require_verdict=require_verdict)

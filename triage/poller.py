@@ -61,6 +61,7 @@ class MailboxResult:
     recorded: int = 0
     duplicates: int = 0
     quarantined: int = 0
+    without_verdict: int = 0  # recorded without a trusted authentication verdict
     filed: dict[str, int] = field(default_factory=dict)
     skipped: str | None = None  # held by another poller
     error: str | None = None
@@ -102,6 +103,7 @@ def process_mailbox(box: ImapMailbox, settings: Settings, store: Store, rules: R
                 else:
                     result.recorded += 1
                 result.quarantined += outcome.quarantined
+                result.without_verdict += outcome.without_verdict
                 destinations.setdefault(folder_for(outcome, folders), []).append(uid)
                 bar.update()
             # Every decision of the batch is committed: file them, one command per folder.
@@ -119,7 +121,8 @@ def _record(data: bytes, uid: int, box: ImapMailbox, settings: Settings, store: 
                   config.address)
     now = clock.now()
     try:
-        return process_one(store, raw, rules, settings.raw_dir, now, uidvalidity=box.uidvalidity, uid=uid)
+        return process_one(store, raw, rules, settings.raw_dir, now, uidvalidity=box.uidvalidity, uid=uid,
+                           require_verdict=settings.authentication.require_verdict)
     except (SQLAlchemyError, StoreError):
         raise  # the store is down: leave the mail where it is
     except Exception as error:  # noqa: BLE001 - any bug on one message must not stop the others
@@ -198,7 +201,12 @@ def poll_all(settings: Settings, store: Store, rules: Rules,
 
 def watch_mailbox(config: MailboxConfig, settings: Settings, store: Store, rules: Rules, stop: threading.Event,
                   idle_seconds: float = 300, max_backoff: float = 300, dry_run: bool = False) -> None:
-    """The daemon's loop for one mailbox: process, IDLE (else sleep), repeat; reconnect with backoff."""
+    """The daemon's loop for one mailbox: process, IDLE (else sleep), repeat; reconnect with backoff.
+
+    Any exception, foreseen (server, database) or not (a bug), is logged on one line
+    naming the mailbox and retried with the same backoff: the process would otherwise
+    live on with this mailbox unwatched and nobody told. Its mail stays in place.
+    """
     owner = new_owner()
     backoff = 1.0
     while not stop.is_set():
@@ -223,6 +231,13 @@ def watch_mailbox(config: MailboxConfig, settings: Settings, store: Store, rules
                         stop.wait(settings.poll_interval)
         except (TriageError, SQLAlchemyError) as error:
             log.error("%s: %s; reconnecting in %.0f s", config.address, describe_failure(error), backoff)
+            log.debug("%s: traceback of the failure above", config.address, exc_info=True)
+            stop.wait(backoff)
+            backoff = min(backoff * 2, max_backoff)
+        except Exception as error:  # noqa: BLE001 - a bug must not end this mailbox's thread silently
+            # The traceback goes to the log: this is a bug to report, not an outage.
+            log.error("%s: unexpected error, %s: %s; reconnecting in %.0f s", config.address,
+                      type(error).__name__, _first_line(error), backoff, exc_info=True)
             stop.wait(backoff)
             backoff = min(backoff * 2, max_backoff)
 

@@ -21,13 +21,54 @@ def with_verdict(value: str | None) -> dict:
     ("mx1.dgfip.finances.gouv.fr; dkim=pass header.d=mail.mairie-lamastre.fr", "fail"),  # not a parent
     ("mx1.dgfip.finances.gouv.fr; spf=pass smtp.mailfrom=bounces@mailer.example.com", "fail"),  # not aligned
     ("mx1.dgfip.finances.gouv.fr; spf=pass smtp.mailfrom=jean.dupont@lamastre.fr", "fail"),
-    ("mx1.dgfip.finances.gouv.fr; none", "fail"),
+    ("mx1.dgfip.finances.gouv.fr; none", "missing"),  # the server checked nothing: no verdict
     ("mx1.dgfip.finances.gouv.fr 1; spf=pass (sender IP is 192.0.2.1; dmarc=fail) smtp.mailfrom=mairie-lamastre.fr",
      "pass"),  # a comment is no result
 ])
 def test_the_trusted_verdict_is_read(findings_of, header, expected):
     [finding] = findings_of("authentication", REQUEST, **with_verdict(header))
     assert finding.value == expected and finding.hit == (expected != "pass")
+
+
+@pytest.mark.parametrize("header, expected", [
+    # A nested comment holding a semicolon is still one comment, not a result.
+    ("mx1.dgfip.finances.gouv.fr; spf=pass (sender (IP 192.0.2.1) ok; dmarc=fail) "
+     "smtp.mailfrom=mairie-lamastre.fr", "pass"),
+    ("mx1.dgfip.finances.gouv.fr (relais (interne)) 1; dkim=pass (cle (2048 bits)) header.d=mairie-lamastre.fr",
+     "pass"),
+    # A quoted value is one value: the sender chose this MAIL FROM local part.
+    ('mx1.dgfip.finances.gouv.fr; spf=fail smtp.mailfrom="x; dmarc=pass"@evil.example', "fail"),
+    ('mx1.dgfip.finances.gouv.fr; dkim=pass reason="bonne; signature" header.d="mairie-lamastre.fr"', "pass"),
+    # Several results: DMARC decides when it ran; else any aligned SPF or DKIM pass.
+    ("mx1.dgfip.finances.gouv.fr; spf=fail smtp.mailfrom=relay.example; dkim=pass header.d=other.example; "
+     "dkim=pass header.i=@mairie-lamastre.fr; arc=none", "pass"),
+    ("mx1.dgfip.finances.gouv.fr; dkim=pass header.d=mairie-lamastre.fr; dmarc=fail header.from=mairie-lamastre.fr",
+     "fail"),
+])
+def test_comments_quoted_values_and_several_results_are_read_by_the_grammar(findings_of, header, expected):
+    [finding] = findings_of("authentication", REQUEST, **with_verdict(header))
+    assert (finding.value, finding.hit) == (expected, expected != "pass"), finding.evidence
+
+
+@pytest.mark.parametrize("header", [
+    "mx1.dgfip.finances.gouv.fr; spf=pass (unterminated smtp.mailfrom=mairie-lamastre.fr",
+    "mx1.dgfip.finances.gouv.fr; dkim=pass header.d=mairie-lamastre.fr; dmarc",
+    "mx1.dgfip.finances.gouv.fr 7; dmarc=pass header.from=mairie-lamastre.fr",  # unknown version
+    "mx1.dgfip.finances.gouv.fr; spf=pass " + "(" * 3000 + ")" * 3000,  # deeper than Python recurses
+])
+def test_a_malformed_trusted_header_is_no_verdict_and_says_so(findings_of, header):
+    [finding] = findings_of("authentication", REQUEST, **with_verdict(header))
+    assert (finding.value, finding.hit) == ("missing", True)
+    assert "illisible" in finding.evidence and "aucun verdict" in finding.evidence
+
+
+def test_a_malformed_trusted_header_hides_the_lower_ones(findings_of):
+    data = ("Authentication-Results: mx1.dgfip.finances.gouv.fr; dkim=pass (oops\r\n"
+            f"Authentication-Results: {verdict('mairie-lamastre.fr')}\r\n"
+            "From: jean.dupont@mairie-lamastre.fr\r\nTo: ddfip07.pgp.spl-pes@dgfip.finances.gouv.fr\r\n"
+            f"Subject: mot de passe\r\n\r\n{REQUEST}\r\n").encode()
+    [finding] = findings_of("authentication", data)
+    assert finding.value == "missing" and "illisible" in finding.evidence
 
 
 def test_a_verdict_from_an_untrusted_server_or_a_forged_lower_one_does_not_count(findings_of):

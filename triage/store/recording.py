@@ -19,6 +19,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from ..analysis.authentication import lacks_verdict
 from ..analysis.common import is_ours
 from ..clock import paris_year
 from ..analysis.mailbox import receiving_mailbox
@@ -82,8 +83,11 @@ def keep_raw_copy(raw: RawMail, mail: Mail, raw_dir: Path, now: datetime) -> tup
 
 def record_message(store: Store, raw: RawMail, mail: Mail, findings: tuple[Finding, ...], rules: Rules,
                    raw_dir: Path, now: datetime, uidvalidity: int | None = None,
-                   uid: int | None = None) -> Outcome:
-    """Record one message and its consequences, once, in one transaction."""
+                   uid: int | None = None, require_verdict: bool = True) -> Outcome:
+    """Record one message and its consequences, once, in one transaction.
+
+    `require_verdict` is the deployment's authentication setting, handed to the policy.
+    """
     key = fingerprint(raw.data, mail)
     try:
         with store.transaction() as session:
@@ -94,7 +98,7 @@ def record_message(store: Store, raw: RawMail, mail: Mail, findings: tuple[Findi
             raw_path, raw_note = keep_raw_copy(raw, mail, raw_dir, now)
             mailbox_id = _mailbox_id(store, session, mail.mailbox or receiving_mailbox(mail, rules)[0], rules)
             return _record(session, raw, mail, findings, rules, now, key, raw_path, raw_note, uidvalidity, uid,
-                           mailbox_id)
+                           mailbox_id, require_verdict)
     except IntegrityError:
         # Another process recorded the same message between our check and insert.
         with store.transaction() as session:
@@ -155,7 +159,7 @@ def record_quarantined(store: Store, raw: RawMail, error: str, department: str, 
 
 def _record(session: Session, raw: RawMail, mail: Mail, findings: tuple[Finding, ...], rules: Rules,
             now: datetime, key: str, raw_path: str | None, raw_note: str, uidvalidity: int | None,
-            uid: int | None, mailbox_id: int | None) -> Outcome:
+            uid: int | None, mailbox_id: int | None, require_verdict: bool = True) -> Outcome:
     identifiers = tuple(f.value for f in findings if f.check == "identifier" and f.hit)
     nominative = any(f.check == "nominative" and f.hit for f in findings)
     bounced = _bounced_reply(session, raw.data, mail, rules)
@@ -165,7 +169,7 @@ def _record(session: Session, raw: RawMail, mail: Mail, findings: tuple[Finding,
         thread = find_case(session, mail, identifiers, nominative, rules, now)
     case, threading = thread.case, thread.how
     known = _known_facts(session, case)
-    decision = decide(mail, findings, known)
+    decision = decide(mail, findings, known, require_verdict)
     joined = case is not None
     if case is None:
         case = _open_case(session, mail, decision, now)
@@ -189,7 +193,8 @@ def _record(session: Session, raw: RawMail, mail: Mail, findings: tuple[Finding,
         _flag_bounce(session, bounced, message, now)
     template = _queue_reply(session, case, message, decision, status, mail, rules, now)
     return Outcome(raw.origin, duplicate=False, action=decision.action, case_reference=case.reference,
-                   case_status=case.status, reply_template=template, unparseable=bool(mail.unparseable))
+                   case_status=case.status, reply_template=template, unparseable=bool(mail.unparseable),
+                   without_verdict=lacks_verdict(findings))
 
 
 BOUNCE_SUPPRESSION = timedelta(days=30)

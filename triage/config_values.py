@@ -1,0 +1,66 @@
+"""Typed readers of TOML values: each returns the value or raises ConfigError naming the key.
+
+Apart from config.py so that the settings themselves stay readable in one screen.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .errors import ConfigError
+
+
+def required(entry: dict[str, Any], key: str, where: str) -> Any:
+    """The value of a key that must be there."""
+    if key not in entry:
+        raise ConfigError(f"{where}: missing key {key!r}")
+    return entry[key]
+
+
+def require_all(entry: dict[str, Any], keys: tuple[str, ...], where: str) -> None:
+    """Every one of these keys is there (all the missing ones are named at once)."""
+    missing = [key for key in keys if key not in entry]
+    if missing:
+        raise ConfigError(f"{where}: missing key(s) {', '.join(missing)}")
+
+
+def no_unknown(entry: dict[str, Any], known: set[str], where: str) -> None:
+    """No key but the known ones: a misspelt key would otherwise be silently ignored."""
+    unknown = sorted(set(entry) - known)
+    if unknown:
+        raise ConfigError(f"{where}: unknown key(s) {', '.join(unknown)} (known: {', '.join(sorted(known))})")
+
+
+def table(value: Any, where: str) -> dict[str, Any]:
+    """A TOML table."""
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where}: expected a table")
+    return value
+
+
+def array(value: Any, where: str) -> list[Any]:
+    """A TOML array of tables."""
+    if not isinstance(value, list):
+        raise ConfigError(f"{where}: expected an array of tables ([[mailboxes]])")
+    return value
+
+
+def text(value: Any, where: str) -> str:
+    """A non-empty string."""
+    if not isinstance(value, str) or not value:
+        raise ConfigError(f"{where}: expected a non-empty string")
+    return value
+
+
+def number(value: Any, where: str, low: int, high: int) -> int:
+    """A whole number within bounds (a boolean is no number, whatever Python says)."""
+    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+        raise ConfigError(f"{where}: expected a whole number from {low} to {high}")
+    return value
+
+
+def flag(value: Any, where: str) -> bool:
+    """A TOML boolean: "yes", 1 or "false" are mistakes worth stopping on."""
+    if not isinstance(value, bool):
+        raise ConfigError(f"{where}: expected true or false")
+    return value
