@@ -36,10 +36,24 @@ from .owner import gone, new_owner
 from .replies import ReplyContent, build_message, one_line, write_dry_run
 from .rules import Rules
 from .store.database import Store
+from .store.models import (
+    CLOSED,
+    REPLY_DELIVERING,
+    REPLY_DRY_RUN,
+    REPLY_FAILED,
+    REPLY_PENDING,
+    REPLY_SENDING,
+    REPLY_SENT,
+    REPLY_SUPPRESSED,
+    REPLY_UNCONFIRMED,
+    RESOLVED,
+    CaseRow,
+    EventRow,
+    MessageRow,
+    ReplyRow,
+    SuppressionRow,
+)
 from .store.verdicts import count_without_verdict
-from .store.models import (CLOSED, REPLY_DELIVERING, REPLY_DRY_RUN, REPLY_FAILED, REPLY_PENDING, REPLY_SENDING,
-                           REPLY_SENT, REPLY_SUPPRESSED, REPLY_UNCONFIRMED, RESOLVED, CaseRow, EventRow, MessageRow,
-                           ReplyRow, SuppressionRow)
 
 log = logging.getLogger(__name__)
 
