@@ -101,3 +101,16 @@ def test_a_deployment_without_verdicts_decides_as_before_authentication_but_a_fa
     assert relaxed.action == "acknowledge" and "sender_not_authenticated" not in relaxed.warnings
     assert decide(MAIL, findings(authentication="missing", phone=True), require_verdict=False).action == "self_service"
     assert decide(MAIL, findings(authentication="fail"), require_verdict=False).action == "human_review"
+
+
+def test_another_persons_account_is_for_an_agent_only_when_a_person_writes():
+    assert action(**{"other-person": True}) == "human_review"
+    # A shared address speaking for its staff: as any shared address.
+    assert action(**{"other-person": True, "nominative": False}) == "request_info"
+    assert action(**{"other-person": True, "nominative": False, "phone": True}) == "self_service"
+
+
+def test_the_holder_writing_after_the_shared_address_is_not_another_person():
+    shared = decide(MAIL, findings(**{"other-person": True, "nominative": False, "case-kind": "expired"})).facts
+    holder = decide(MAIL, findings(identifier=[], **{"case-kind": "unclear"}), known=shared)
+    assert holder.action == "acknowledge" and holder.identifier == "jdupont-xt"

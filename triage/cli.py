@@ -66,8 +66,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     eval_parser = commands.add_parser(
         "eval", help="measure decisions against labelled mail (labels.jsonl)",
-        description="Per-field accuracy and an action confusion table; exit 1 below the thresholds "
-                    "or when an automatic mail is not ignored.")
+        description="Per-field accuracy (a field never labelled is 'unmeasured') and an action "
+                    "confusion table; exit 1 below the thresholds, when an automatic mail is not "
+                    "ignored or when a person's mail is.")
     eval_parser.add_argument("directory", type=Path, metavar="DIR", help="folder holding labels.jsonl files")
     eval_parser.add_argument("--min-action", type=float, default=0.95, help="minimum action accuracy (0.95)")
     eval_parser.add_argument("--min-identifier", type=float, default=0.98,
@@ -284,9 +285,8 @@ def run_eval(args: argparse.Namespace) -> int:
     """`triage eval`: accuracy against labels."""
     result = evaluate(args.directory, load_rules(args.rules))
     print(format_evaluation(result))
-    below = (result.accuracy("action") < args.min_action
-             or result.accuracy("identifier") < args.min_identifier
-             or result.automatic_ignored < result.automatic_total)
+    below = (result.below("action", args.min_action) or result.below("identifier", args.min_identifier)
+             or result.automatic_ignored < result.automatic_total or bool(result.human_ignored))
     return 1 if below else 0
 
 

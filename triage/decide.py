@@ -79,7 +79,9 @@ class Facts:
             sender_nominative=self.sender_nominative or known.sender_nominative,
             phone_registered=self.phone_registered if self.phone_registered is not None else known.phone_registered,
             self_service_failed=self.self_service_failed or known.self_service_failed,
-            other_person=self.other_person or known.other_person,
+            # Only a person writing about someone else carries that over: when the
+            # holder writes after the mairie's shared address did, the request is theirs.
+            other_person=self.other_person or (known.other_person and known.sender_nominative),
             mailbox=known.mailbox or self.mailbox,
             mailbox_department=known.mailbox_department or self.mailbox_department,
             account_department=self.account_department or known.account_department,
@@ -134,8 +136,10 @@ POLICY: tuple[Rule, ...] = (
          lambda f: f.case == "other"),
     Rule("human_review", "plusieurs identifiants dans une même demande",
          lambda f: len(f.identifiers) > 1),
-    Rule("human_review", "demande pour le compte d'une autre personne",
-         lambda f: f.other_person),
+    # A shared address (mairie@, secretariat@) writing about a colleague is the body
+    # speaking for its own staff: decided like any request from a shared address.
+    Rule("human_review", "demande, depuis une adresse nominative, pour le compte d'une autre personne",
+         lambda f: f.other_person and f.sender_nominative),
     Rule("redirect_department", "compte créé dans un autre département",
          lambda f: f.wrong_department),
     UNAUTHENTICATED,

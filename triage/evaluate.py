@@ -30,10 +30,17 @@ class Evaluation:
     mismatches: list[tuple[str, str, object, object]] = field(default_factory=list)
     automatic_total: int = 0
     automatic_ignored: int = 0
+    human_ignored: list[str] = field(default_factory=list)  # a person's mail decided `ignore`: never acceptable
 
-    def accuracy(self, name: str) -> float:
-        """Share of labelled messages where the field was right (1.0 if never labelled)."""
-        return self.correct[name] / self.compared[name] if self.compared[name] else 1.0
+    def accuracy(self, name: str) -> float | None:
+        """Share of labelled messages where the field was right; None when the field was
+        never labelled (unmeasured: a perfect score nobody measured is no score)."""
+        return self.correct[name] / self.compared[name] if self.compared[name] else None
+
+    def below(self, name: str, minimum: float) -> bool:
+        """The field was measured and scored under the minimum."""
+        score = self.accuracy(name)
+        return score is not None and score < minimum
 
 
 def read_labels(path: Path) -> list[dict]:
@@ -77,6 +84,8 @@ def _compare(result: Evaluation, name: str, expected: dict, got: dict) -> None:
     if expected["action"] == "ignore":
         result.automatic_total += 1
         result.automatic_ignored += got["action"] == "ignore"
+    elif got["action"] == "ignore":
+        result.human_ignored.append(name)
     for key in FIELDS:
         if key not in expected:
             continue
@@ -94,9 +103,14 @@ def format_evaluation(result: Evaluation) -> str:
     """The report printed by `triage eval`."""
     lines = [f"{result.total} labelled messages", "", "field                accuracy"]
     for key in FIELDS:
-        if result.compared[key]:
-            lines.append(f"{key:<20} {result.accuracy(key):6.3f}  ({result.correct[key]}/{result.compared[key]})")
+        score = result.accuracy(key)
+        if score is None:
+            lines.append(f"{key:<20} unmeasured (never labelled)")
+        else:
+            lines.append(f"{key:<20} {score:6.3f}  ({result.correct[key]}/{result.compared[key]})")
     lines.append(f"{'automatic → ignore':<20} {result.automatic_ignored}/{result.automatic_total}")
+    lines.append(f"{'human → ignore':<20} {len(result.human_ignored)} (must be 0)"
+                 + (f": {', '.join(result.human_ignored)}" if result.human_ignored else ""))
     lines += ["", "action confusion (rows: expected, columns: decided)"]
     short = [a[:8] for a in ACTIONS]
     lines.append(" " * 20 + " ".join(f"{s:>8}" for s in short))
