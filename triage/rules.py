@@ -15,7 +15,7 @@ from typing import Any
 from .errors import RulesError
 from .textnorm import WORD, fold
 
-RULE_FILES = ("departments.toml", "communes.toml", "generic_senders.toml", "keywords.toml")
+RULE_FILES = ("departments.toml", "communes.toml", "generic_senders.toml", "keywords.toml", "language.toml")
 
 # Abbreviations read as the word they stand for when matching place names.
 _TOKEN_ALIASES = {"st": "saint", "ste": "sainte", "hte": "haute"}
@@ -82,9 +82,6 @@ class Rules:
     bulk_markers: Pattern[str]
     resolved: Pattern[str]
     procedure_name: Pattern[str]
-    phone_no: tuple[Pattern[str], ...]
-    phone_yes: tuple[Pattern[str], ...]
-    self_service_failed: tuple[Pattern[str], ...]
     other_person: tuple[Pattern[str], ...]
     identifier_stop_words: frozenset[str]
     identifier_placeholders: frozenset[str]
@@ -289,9 +286,6 @@ def _build(directory: str, version: str, raw: dict[str, dict[str, Any]]) -> Rule
         bulk_markers=_compile(case_kind["bulk_markers"]),
         resolved=_compile(case_kind["resolved"]),
         procedure_name=_compile(case_kind["procedure_name"]),
-        phone_no=_compile_all(words["phone"]["registered_no"]),
-        phone_yes=_compile_all(words["phone"]["registered_yes"]),
-        self_service_failed=_compile_all(words["phone"]["self_service_failed"]),
         other_person=_compile_all(words["other_person"]["patterns"]),
         identifier_stop_words=frozenset(words["identifier"]["stop_words"]),
         identifier_placeholders=frozenset(words["identifier"]["placeholders"]),

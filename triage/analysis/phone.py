@@ -1,16 +1,17 @@
 """Does the writer state that a mobile number is registered on the account?
 
 Only a statement counts: a landline or a mobile number in a signature says nothing
-about the account. "Je ne reçois pas le SMS" implies a registered number.
+about the account. "Je ne reçois pas le SMS" implies a registered number. The
+statement is a frame of rules/language.toml: a mobile and registering it (or the
+account as its place) in one clause, stated or negated; "pas de portable".
 """
 
 from __future__ import annotations
 
-import re
-
+from ..language import find_statement, load_lexicon
 from ..models import Finding, Mail
 from ..rules import Rules
-from .common import evidence, requester_text, statements
+from .common import requester_text
 
 NAME = "phone"
 DESCRIPTION = (
@@ -19,22 +20,14 @@ DESCRIPTION = (
 )
 
 
-# A failed self-service implies a registered number only when the SMS or the number
-# is what failed ("je ne reçois pas le SMS"), not a refused temporary password.
-_ABOUT_THE_PHONE = re.compile(r"\b(sms|texto|numero|portable|mobile|telephone|tel)\b")
-
-
 def check(mail: Mail, rules: Rules) -> list[Finding]:
-    """True, False or None, with the statement as evidence."""
+    """True, False or None, with the clause that said it as evidence."""
     texts = requester_text(mail, rules)
+    if rules.bulk_markers.search(texts.new.text):
+        return [Finding(NAME, None, "envoi en nombre : rien sur le portable du demandeur", hit=False)]
+    lexicon = load_lexicon(rules.directory)
     for text in (texts.new, texts.own_history):
-        match = next(statements(text, rules.phone_no, rules, negatable=False), None)
-        if match:
-            return [Finding(NAME, False, evidence(text, match))]
-        match = next(statements(text, rules.phone_yes, rules), None)
-        if match:
-            return [Finding(NAME, True, evidence(text, match))]
-        for match in statements(text, rules.self_service_failed, rules, negatable=False):
-            if _ABOUT_THE_PHONE.search(match.group()):
-                return [Finding(NAME, True, evidence(text, match))]
+        said = find_statement(text, NAME, rules.clause_separators, lexicon)
+        if said is not None:
+            return [Finding(NAME, said.value, f"{said.why} : {said.evidence}")]
     return [Finding(NAME, None, "rien sur un numéro de portable", hit=False)]

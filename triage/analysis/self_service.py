@@ -1,15 +1,19 @@
 """Was the self-service ("Mot de passe -xt oublié", SMS) already tried without success?
 
-If so, sending its instructions again would be useless: an agent must act.
+If so, sending its instructions again would be useless: an agent must act. The
+statement is a frame of rules/language.toml: the SMS or code not received, refused,
+the procedure tried in vain, the registered number no longer the right one.
 """
 
 from __future__ import annotations
 
+from ..language import find_statement, load_lexicon
 from ..models import Finding, Mail
 from ..rules import Rules
-from .common import evidence, requester_text, statements
+from .common import requester_text
 
 NAME = "self-service-failed"
+FRAMES = "self_service_failed"
 DESCRIPTION = (
     "The self-service was tried and failed: no SMS received, temporary password refused, "
     "the registered mobile number changed."
@@ -17,10 +21,11 @@ DESCRIPTION = (
 
 
 def check(mail: Mail, rules: Rules) -> list[Finding]:
-    """True with the statement, or a miss."""
+    """True with the clause that said it, or a miss."""
     texts = requester_text(mail, rules)
+    lexicon = load_lexicon(rules.directory)
     for text in (texts.new, texts.own_history):
-        match = next(statements(text, rules.self_service_failed, rules, negatable=False), None)
-        if match:
-            return [Finding(NAME, True, evidence(text, match))]
+        said = find_statement(text, FRAMES, rules.clause_separators, lexicon)
+        if said is not None:
+            return [Finding(NAME, True, f"{said.why} : {said.evidence}")]
     return [Finding(NAME, False, "pas d'échec de l'auto-dépannage signalé", hit=False)]
