@@ -146,7 +146,8 @@ def poll_mailbox(config: MailboxConfig, settings: Settings, store: Store, rules:
         mailboxes.ensure_mailbox(store, config.address, config.department)
         if not mailboxes.take_lease(store, config.address, owner, clock.now()):
             holder, until = mailboxes.lease_holder(store, config.address)
-            result.skipped = f"held by {holder} until {until:%H:%M:%S}"
+            # Read after the refusal: the holder may have finished in between.
+            result.skipped = f"held by {holder} until {until:%H:%M:%S}" if until else "held by another poller"
             log.info("%s: skipped, %s", config.address, result.skipped)
             return result
         try:
