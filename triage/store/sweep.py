@@ -58,9 +58,15 @@ def _requester_wrote() -> Select:
 def _silent_cases(session: Session, timings: CaseTimings, now: datetime,
                   case_id: int | None = None) -> list[tuple[CaseRow, datetime, datetime | None]]:
     """(case, silent since, last reminder queued) for the cases a step could be due on."""
-    wrote = _requester_wrote().subquery()
+    # Only the messages and replies of the cases a step can move: a poll sweeps every
+    # few minutes, and the store keeps years of closed cases.
+    swept = select(CaseRow.id).where(CaseRow.status.in_(SWEPT_STATUSES))
+    if case_id is not None:
+        swept = swept.where(CaseRow.id == case_id)
+    wrote = _requester_wrote().where(MessageRow.case_id.in_(swept)).subquery()
     reminded = (select(ReplyRow.case_id, func.max(ReplyRow.created_at).label("at"))
-                .where(ReplyRow.template == REMINDER).group_by(ReplyRow.case_id).subquery())
+                .where(ReplyRow.template == REMINDER, ReplyRow.case_id.in_(swept)).group_by(ReplyRow.case_id)
+                .subquery())
     since = func.coalesce(wrote.c.at, CaseRow.opened_at)
     shortest = min(timings.remind_after, timings.settle_after)
     query = (select(CaseRow, since, reminded.c.at)
