@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN = $(VENV)/bin
 
-.PHONY: demo test test-unit test-future tools eval bench soak clean
+.PHONY: demo test test-unit test-future tools lint eval bench soak clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,8 +31,12 @@ export TRIAGE_TEST_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/
 tools:
 	@tests/ensure-tools
 
-test: tools $(BIN)/.installed
+test: tools lint
 	TRIAGE_TEST_NO_SKIP=1 $(BIN)/pytest -q
+
+# ruff: pyflakes, pycodestyle's non-layout checks and import order (pyproject.toml).
+lint: $(BIN)/.installed
+	$(BIN)/ruff check .
 
 # The tests that need no server, alone.
 test-unit: $(BIN)/.installed

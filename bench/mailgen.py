@@ -7,12 +7,11 @@ really receive, with a new sender, Message-ID and padding for each copy.
 
 from __future__ import annotations
 
-import base64
 import random
 import re
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from triage.textnorm import fold

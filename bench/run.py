@@ -29,14 +29,14 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 import mailparser  # noqa: E402
+from mailgen import backlog, write_maildir  # noqa: E402,I001
 from sqlalchemy import create_engine, text  # noqa: E402
 
-from mailgen import backlog, write_maildir  # noqa: E402,I001
 from tests.servers import DEPARTMENTS, PASSWORD, Dovecot  # noqa: E402
 from triage.config import load_settings  # noqa: E402
 from triage.models import RawMail  # noqa: E402
-from triage.pipeline import classify  # noqa: E402
 from triage.owner import new_owner  # noqa: E402
+from triage.pipeline import classify  # noqa: E402
 from triage.poller import poll_mailbox  # noqa: E402
 from triage.rules import load_rules  # noqa: E402
 from triage.store import mailboxes  # noqa: E402

@@ -37,7 +37,7 @@ def test_classify_json_prints_one_object_per_message_with_the_contract_keys(caps
 
 def test_classify_expands_directories(capsys):
     main(["classify", "--json", str(DATA / "automatic")])
-    records = [json.loads(l) for l in capsys.readouterr().out.splitlines()]
+    records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert len(records) == len(list((DATA / "automatic").glob("*.eml")))
 
 

@@ -11,7 +11,7 @@ from email import policy
 import pytest
 from sqlalchemy import select
 
-from tests.conftest import DATA, HOSTILE_ADDRESS, HOSTILE_EML, MAILBOX_07, build_eml
+from tests.conftest import DATA, MAILBOX_07, build_eml
 from triage.agent_view import local
 from triage.cli import main
 from triage.models import RawMail

@@ -6,7 +6,7 @@ sequence, no carriage return, no line break but ours reaches the terminal).
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from . import clock, wording

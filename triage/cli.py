@@ -10,29 +10,29 @@ import signal
 import sys
 import threading
 from collections import Counter
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 from . import agent_view, clock, durations
 from .config import DEFAULT_CONFIG, Settings, load_settings
+from .digest import report_alerts, send_digests
 from .errors import ConfigError, TriageError
 from .evaluate import evaluate, format_evaluation
 from .lifecycle import REMIND
-from .models import RawMail
 from .logs import configure_logging
-from .printable import printable_lines
-from .pipeline import classify, decision_record, process_one
+from .models import RawMail
 from .outbox import Outbox, OutboxReport, dry_run_directory, outbox_status
-from .digest import report_alerts, send_digests
+from .pipeline import classify, decision_record, process_one
 from .poller import poll_all, run_daemon
-from .sweeper import sweep_now
+from .printable import printable_lines
 from .report import report_departments, report_file, write_report
 from .rules import load_rules
 from .sources import file_source
 from .store import casework
-from .store.sweep import plan_sweep, sweep_cases
 from .store.database import current_revision, head_revision, make_engine, open_store, upgrade
 from .store.models import OPEN_STATUSES, STATUSES
+from .store.sweep import plan_sweep, sweep_cases
+from .sweeper import sweep_now
 from .verdict_notice import verdict_line
 
 

@@ -91,8 +91,8 @@ def _marker_at(plain: list[str], index: int) -> tuple[str, int] | None:
         return ("reply", 1)
     if _HEADER_FROM.match(line):
         following = plain[index + 1 : index + 6]
-        if sum(1 for l in following if _HEADER_OTHER.match(l)) >= 1:
-            kind = "forward" if any(_FORWARD_SUBJECT.match(l) for l in following) else "reply"
+        if sum(1 for other in following if _HEADER_OTHER.match(other)) >= 1:
+            kind = "forward" if any(_FORWARD_SUBJECT.match(other) for other in following) else "reply"
             return (kind, 1)
     if line.startswith(("le ", "on ", "el ", "am ")) or "@" in line or "<" in line:
         # Gmail and Thunderbird wrap long attributions over two or three lines.
@@ -122,8 +122,8 @@ def _history_from(lines: list[str], plain: list[str], start: int) -> list[Quoted
         while content < end and (_HEADER_OTHER.match(plain[content].strip(" *"))
                                  or _HEADER_FROM.match(plain[content].strip(" *"))):
             content += 1
-        header = [(_QUOTE_PREFIX.sub("", l), plain[first + n]) for n, l in enumerate(lines[first:content])]
-        text_lines = [_QUOTE_PREFIX.sub("", l) for l in lines[content:end]]
+        header = [(_QUOTE_PREFIX.sub("", quoted), plain[first + n]) for n, quoted in enumerate(lines[first:content])]
+        text_lines = [_QUOTE_PREFIX.sub("", quoted) for quoted in lines[content:end]]
         text = "\n".join(text_lines).strip()
         if parts and not parts[-1].text:
             # A separator line directly followed by its "De : ..." block: one block.

@@ -17,8 +17,8 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 
 from imapclient import IMAPClient
-from imapclient.imapclient import SEEN, SENT
 from imapclient.exceptions import IMAPClientError
+from imapclient.imapclient import SEEN, SENT
 
 from .config import Folders, MailboxConfig
 from .errors import MailboxError

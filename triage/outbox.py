@@ -32,17 +32,32 @@ from sqlalchemy.orm import Session
 from .clock import PARIS
 from .config import MailboxConfig, Server, Settings
 from .errors import MailboxError, TriageError
+from .lifecycle import REMINDER
 from .mailbox import ImapMailbox
 from .owner import gone, new_owner
 from .replies import ReplyContent, build_message, one_line, write_dry_run
 from .rules import Rules
-from .lifecycle import REMINDER
 from .store.database import Store
-from .store.verdicts import count_without_verdict
-from .store.models import (CLOSED, REPLY_DELIVERING, REPLY_DRY_RUN, REPLY_FAILED, REPLY_PENDING, REPLY_SENDING,
-                           REPLY_SENT, REPLY_SUPERSEDED, REPLY_SUPPRESSED, REPLY_UNCONFIRMED, RESOLVED, CaseRow,
-                           EventRow, MessageRow, ReplyRow, SuppressionRow)
+from .store.models import (
+    CLOSED,
+    REPLY_DELIVERING,
+    REPLY_DRY_RUN,
+    REPLY_FAILED,
+    REPLY_PENDING,
+    REPLY_SENDING,
+    REPLY_SENT,
+    REPLY_SUPERSEDED,
+    REPLY_SUPPRESSED,
+    REPLY_UNCONFIRMED,
+    RESOLVED,
+    CaseRow,
+    EventRow,
+    MessageRow,
+    ReplyRow,
+    SuppressionRow,
+)
 from .store.sweep import reminder_outdated
+from .store.verdicts import count_without_verdict
 
 log = logging.getLogger(__name__)
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from email.message import EmailMessage
-from email.policy import SMTP
 from datetime import datetime
 from email.headerregistry import Address
+from email.message import EmailMessage
+from email.policy import SMTP
 from email.utils import format_datetime
 from functools import lru_cache
 from pathlib import Path

@@ -21,9 +21,21 @@ from . import wording
 from .agent_view import local
 from .replies import environment
 from .rules import Rules
-from .store.models import (OPEN_STATUSES, READY_FOR_AGENT, NEEDS_REVIEW, REPLY_BOUNCED, REPLY_FAILED,
-                           REPLY_PENDING, REPLY_SENDING, REPLY_UNCONFIRMED, STATUSES, UNKNOWN_DEPARTMENT,
-                           WAITING_REQUESTER, CaseRow, MessageRow, ReplyRow)
+from .store.models import (
+    NEEDS_REVIEW,
+    OPEN_STATUSES,
+    READY_FOR_AGENT,
+    REPLY_BOUNCED,
+    REPLY_FAILED,
+    REPLY_PENDING,
+    REPLY_SENDING,
+    REPLY_UNCONFIRMED,
+    STATUSES,
+    UNKNOWN_DEPARTMENT,
+    WAITING_REQUESTER,
+    CaseRow,
+    MessageRow,
+)
 from .waits import WaitFigures, wait_figures
 
 EXCERPT = 300  # characters of a message's (redacted) new text shown to agents

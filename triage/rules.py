@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
 from re import Pattern
+from typing import Any
 
 from .errors import RulesError
 from .textnorm import WORD, fold

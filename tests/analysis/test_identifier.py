@@ -3,7 +3,6 @@
 import pytest
 
 
-
 def identifiers(findings_of, body, **kwargs):
     return [f.value for f in findings_of("identifier", body, **kwargs) if f.hit]
 

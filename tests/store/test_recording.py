@@ -9,7 +9,7 @@ from tests.conftest import MAILBOX_07, build_eml
 from triage.models import RawMail
 from triage.pipeline import process_one
 from triage.store import casework
-from triage.store.models import (CaseRow, DecisionRow, EventRow, MessageRow, ReplyRow)
+from triage.store.models import CaseRow, DecisionRow, EventRow, MessageRow, ReplyRow
 
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 MAILBOX_26 = "ddfip26.pgp.spl-pes@dgfip.finances.gouv.fr"

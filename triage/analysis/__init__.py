@@ -6,13 +6,25 @@ replayed and explained from its findings.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from ..models import Finding, Mail
 from ..rules import Rules
-from . import (authentication, automatic, case_kind, department, identifier, mailbox, nominative,
-               other_person, phone, secrets, self_service, unparseable)
+from . import (
+    authentication,
+    automatic,
+    case_kind,
+    department,
+    identifier,
+    mailbox,
+    nominative,
+    other_person,
+    phone,
+    secrets,
+    self_service,
+    unparseable,
+)
 
 
 @dataclass(frozen=True)

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from re import Pattern
-from collections.abc import Iterator
 
 from ..models import Mail, QuotedPart
 from ..rules import Rules

@@ -12,8 +12,19 @@ from sqlalchemy.orm import Session, selectinload
 
 from ..errors import TriageError
 from ..rules import Rules
-from .models import (CLOSED, NEEDS_REVIEW, OPEN_STATUSES, REPLY_PENDING, REPLY_SUPERSEDED, RESOLVED,
-                     CaseRow, DecisionRow, EventRow, MessageRow, ReplyRow)
+from .models import (
+    CLOSED,
+    NEEDS_REVIEW,
+    OPEN_STATUSES,
+    REPLY_PENDING,
+    REPLY_SUPERSEDED,
+    RESOLVED,
+    CaseRow,
+    DecisionRow,
+    EventRow,
+    MessageRow,
+    ReplyRow,
+)
 from .recording import may_answer
 
 

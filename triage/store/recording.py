@@ -21,17 +21,36 @@ from sqlalchemy.orm import Session
 
 from ..analysis.authentication import lacks_verdict
 from ..analysis.common import is_ours
-from ..clock import paris_year
 from ..analysis.mailbox import receiving_mailbox
+from ..clock import paris_year
 from ..decide import Facts, decide
 from ..models import Decision, Finding, Mail, Outcome, RawMail
 from ..rules import Rules
 from .conversations import Thread, find_case
 from .database import Store, lock_requester
-from .models import (CLOSED, IGNORED, NEEDS_REVIEW, NEW, READY_FOR_AGENT, REDIRECTED, REPLY_BOUNCED,
-                     REPLY_PENDING, REPLY_SUPERSEDED, RESOLVED, SELF_SERVICE_SENT, UNKNOWN_DEPARTMENT,
-                     WAITING_REQUESTER, CaseRow, CounterRow, DecisionRow, EventRow, MailboxRow, MessageRow, ReplyRow,
-                     SuppressionRow)
+from .models import (
+    CLOSED,
+    IGNORED,
+    NEEDS_REVIEW,
+    NEW,
+    READY_FOR_AGENT,
+    REDIRECTED,
+    REPLY_BOUNCED,
+    REPLY_PENDING,
+    REPLY_SUPERSEDED,
+    RESOLVED,
+    SELF_SERVICE_SENT,
+    UNKNOWN_DEPARTMENT,
+    WAITING_REQUESTER,
+    CaseRow,
+    CounterRow,
+    DecisionRow,
+    EventRow,
+    MailboxRow,
+    MessageRow,
+    ReplyRow,
+    SuppressionRow,
+)
 
 ROBOT = "triage"
 QUARANTINED = "quarantined"

@@ -20,8 +20,17 @@ from ..config import CaseTimings
 from ..lifecycle import CLOSE, REMIND, REMINDER, SWEPT_STATUSES, due_step, explain
 from ..rules import Rules
 from .database import Store, lock_requester
-from .models import (CLOSED, REPLY_PENDING, REPLY_SUPERSEDED, WAITING_REQUESTER, CaseRow, DecisionRow, MessageRow,
-                     ReplyRow)
+from .models import (
+    CLOSED,
+    REPLY_PENDING,
+    REPLY_SUPERSEDED,
+    WAITING_REQUESTER,
+    CaseRow,
+    DecisionRow,
+    MessageRow,
+    ReplyRow,
+)
+
 # The recording's own helper, so that both write the case history the same way.
 from .recording import _log as log_event
 from .recording import may_answer

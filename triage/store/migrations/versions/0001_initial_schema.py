@@ -1,13 +1,12 @@
 """Initial schema: mailboxes, messages, decisions, cases, replies, events, counters.
 
 Revision ID: 0001
-Revises: 
+Revises:
 Create Date: 2026-11-27 12:04:57.451783
 """
 
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0001'
 down_revision = None
