@@ -2,7 +2,7 @@
 
 import pytest
 
-from triage.config import Secret, load_settings
+from triage.config import CaseTimings, Secret, load_settings
 from triage.errors import ConfigError
 
 MAILBOX = """
@@ -54,6 +54,11 @@ def test_environment_overrides_top_level_keys(tmp_path):
     ("[authentication]\nrequire_verdict = 0\n", "authentication.require_verdict: expected true or false"),
     ("[authentication]\nrequire_verdicts = false\n", "[authentication]: unknown key(s) require_verdicts"),
     ('authentication = "off"\n', "[authentication]: expected a table"),
+    ('[cases]\nremind_after = "une semaine"\n', "cases.remind_after: not a duration: 'une semaine'"),
+    ("[cases]\nremind_after = 7\n", "cases.remind_after: not a duration: 7"),
+    ('[cases]\nsettle_after = "0d"\n', "cases.settle_after: expected a duration above zero"),
+    ('[cases]\nremind_after = "40d"\n', "cases: close_after must be longer than remind_after"),
+    ('[cases]\nremind_afer = "7d"\n', "cases: unknown key(s) remind_afer"),
 ])
 def test_mistakes_are_reported_clearly(tmp_path, text, message):
     with pytest.raises(ConfigError) as raised:
@@ -66,6 +71,17 @@ def test_a_verdict_is_required_unless_the_deployment_says_its_server_writes_none
     assert load(tmp_path, MAILBOX).authentication.require_verdict is True
     relaxed = load(tmp_path, f"[authentication]\nrequire_verdict = false\n{MAILBOX}")
     assert relaxed.authentication.require_verdict is False
+
+
+def test_silent_cases_wait_a_week_for_a_reminder_a_month_for_closing_unless_configured(tmp_path):
+    from datetime import timedelta
+
+    defaults = load(tmp_path, MAILBOX).cases
+    assert (defaults.remind_after, defaults.close_after, defaults.settle_after) == (
+        timedelta(days=7), timedelta(days=30), timedelta(days=7))
+    chosen = load(tmp_path, f'[cases]\nremind_after = "2w"\nclose_after = "6w"\nsettle_after = "72h"\n{MAILBOX}').cases
+    assert (chosen.remind_after, chosen.close_after, chosen.settle_after) == (
+        timedelta(weeks=2), timedelta(weeks=6), timedelta(hours=72))
 
 
 def test_security_none_is_accepted_on_loopback(tmp_path):
@@ -100,3 +116,4 @@ def test_the_shipped_example_configuration_is_valid():
     example = Path(__file__).resolve().parent.parent / "contrib" / "config.example.toml"
     settings = load_settings(str(example), {})
     assert [m.department for m in settings.mailboxes] == ["07", "26"] and settings.smtp.port == 587
+    assert settings.cases == CaseTimings(), "the example shows the defaults"

@@ -216,3 +216,33 @@ def test_without_move_mail_is_filed_by_copy_and_delete(dovecot, imap_config, cap
     assert poll(imap_config, capsys)[0] == 0
     counts = dovecot.folder_counts("07")
     assert counts["INBOX"] == 0 and counts["Traité"] + counts["À traiter"] == 3
+
+
+def test_a_lease_released_right_after_it_refused_us_is_a_skip_not_a_crash(tmp_path, monkeypatch):
+    # Two pollers at once: the first finished between our refused take and the read
+    # of who held the mailbox; the poll crashed on the empty lease (a TypeError).
+    from triage import clock
+    from triage.config import MailboxConfig, Secret, Server, Settings
+    from triage.owner import new_owner
+    from triage.poller import poll_mailbox
+    from triage.rules import load_rules
+    from triage.store import mailboxes
+
+    settings = Settings(data_dir=tmp_path, database_url=f"sqlite:///{tmp_path / 'store.db'}")
+    config = MailboxConfig(MAILBOX_07, "07", Server("127.0.0.1", 1, "none", "", Secret()))
+    store = open_store(settings.database_url)
+    other = new_owner()
+    mailboxes.ensure_mailbox(store, MAILBOX_07, "07")
+    assert mailboxes.take_lease(store, MAILBOX_07, other, clock.now())
+    read_holder = mailboxes.lease_holder
+
+    def finished_meanwhile(store, address):
+        mailboxes.release_lease(store, address, other)
+        return read_holder(store, address)
+
+    monkeypatch.setattr(mailboxes, "lease_holder", finished_meanwhile)
+    try:
+        result = poll_mailbox(config, settings, store, load_rules(), new_owner())
+    finally:
+        store.dispose()
+    assert (result.skipped, result.error) == ("held by another poller", None)

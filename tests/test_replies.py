@@ -30,6 +30,7 @@ SAMPLES = {
     "redirect_department": {"account_department": "26"},
     "human_review": {"kind": "other", "identifier": None},
     "resolved": {},
+    "reminder": {"identifier": None, "missing": ("identifier",), "kind": "lost", "closes_on": "01/04/2026"},
 }
 
 
@@ -40,6 +41,16 @@ def test_every_template_renders_in_text_and_html_with_sample_data(rules, templat
     assert text.startswith("Bonjour,") and "Cordialement," in text
     assert "de l'Ardèche" in text and html.startswith("<!DOCTYPE html>")
     assert "{{" not in text and "{%" not in html
+
+
+def test_a_reminder_says_what_is_still_missing_and_when_the_case_closes(rules):
+    text, html = render(content("reminder", **SAMPLES["reminder"]), rules)
+    for body in (text, html):
+        assert "pas reçu de réponse" in body and "clos le" in body and "01/04/2026" in body
+        assert "-xt" in body and "rouvert" in body and "nominative" not in body
+    both = render(content("reminder", identifier=None, missing=("nominative_sender", "identifier")), rules)[0]
+    assert "adresse électronique nominative" in both and "helene.mechin@mairie-joyeuse.fr" in both
+    assert "prochainement clos" in both, "without a date, still says the case will close"
 
 
 def test_undefined_variables_fail_loudly(rules):

@@ -6,7 +6,6 @@ import argparse
 import getpass
 import json
 import logging
-import re
 import signal
 import sys
 import threading
@@ -14,11 +13,12 @@ from collections import Counter
 from datetime import timedelta
 from pathlib import Path
 
-from . import agent_view, clock
+from . import agent_view, clock, durations
 from .config import DEFAULT_CONFIG, Settings, load_settings
 from .digest import report_alerts, send_digests
 from .errors import ConfigError, TriageError
 from .evaluate import evaluate, format_evaluation
+from .lifecycle import REMIND
 from .logs import configure_logging
 from .models import RawMail
 from .outbox import Outbox, OutboxReport, dry_run_directory, outbox_status
@@ -31,6 +31,8 @@ from .sources import file_source
 from .store import casework
 from .store.database import current_revision, head_revision, make_engine, open_store, upgrade
 from .store.models import OPEN_STATUSES, STATUSES
+from .store.sweep import plan_sweep, sweep_cases
+from .sweeper import sweep_now
 from .verdict_notice import verdict_line
 
 
@@ -145,6 +147,12 @@ def build_parser() -> argparse.ArgumentParser:
     note_parser.add_argument("text", metavar="TEXT", help="the note")
     note_parser.add_argument("--agent", metavar="NAME", help="who writes (default: the login name)")
     note_parser.set_defaults(command=run_cases_note)
+    sweep_parser = cases_commands.add_parser(
+        "sweep", help="remind and close the cases whose requester has gone silent (also done by poll and run)",
+        description="One line per case moved: reference, what, why. The reminders are queued in the outbox; "
+                    "they leave with the next poll or `outbox send`.")
+    sweep_parser.add_argument("--dry-run", action="store_true", help="only list what would change; change nothing")
+    sweep_parser.set_defaults(command=run_cases_sweep)
 
     report_parser = commands.add_parser(
         "report", help="the agents' queue report: HTML pages per department, an index, CSV",
@@ -211,12 +219,11 @@ def subcommand_parsers(parser: argparse.ArgumentParser,
 
 
 def parse_duration(text: str) -> timedelta:
-    """"365d", "52w", "12h" → a timedelta."""
-    match = re.fullmatch(r"\s*(\d+)\s*([dwh])\s*", text)
-    if not match:
-        raise argparse.ArgumentTypeError(f"not a duration: {text!r} (use e.g. 365d, 52w, 12h)")
-    number, unit = int(match.group(1)), match.group(2)
-    return timedelta(days=number) if unit == "d" else timedelta(weeks=number) if unit == "w" else timedelta(hours=number)
+    """"365d", "52w", "12h" → a timedelta: the parser of `[cases]` too (triage/durations.py)."""
+    try:
+        return durations.parse_duration(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def settings_of(args: argparse.Namespace, need_mailboxes: bool = False) -> Settings:
@@ -313,6 +320,7 @@ def run_poll(args: argparse.Namespace) -> int:
                 counts[f"action:{outcome.action}"] += 1
                 counts["replies queued"] += bool(outcome.reply_template)
                 counts["without verdict"] += outcome.without_verdict
+        swept = sweep_now(settings, store, rules)
         if args.dry_run or settings.smtp:
             report = Outbox(store, settings, rules, args.dry_run).flush(clock.now())
     finally:
@@ -322,9 +330,11 @@ def run_poll(args: argparse.Namespace) -> int:
           f"{counts['failed']} failed; {counts['replies queued']} replies queued. Store: {settings.database_url}")
     if counts["without verdict"]:
         print(verdict_line(counts["without verdict"], settings.authentication.require_verdict, "recorded"))
+    if swept.items or swept.error:
+        print(swept.summary())
     if report is not None:
         print(describe_outbox(report, settings))
-    return 1 if counts["failed"] or (report and report.breaker_open) else 0
+    return 1 if counts["failed"] or swept.error or (report and report.breaker_open) else 0
 
 
 def describe_outbox(report: OutboxReport, settings: Settings) -> str:
@@ -351,7 +361,7 @@ def run_poll_imap(args: argparse.Namespace) -> int:
     rules = load_rules(settings.rules_dir)
     store = open_store(settings.database_url)
     try:
-        results, report = poll_all(settings, store, rules, args.dry_run)
+        results, swept, report = poll_all(settings, store, rules, args.dry_run)
     finally:
         store.dispose()
     if args.summary or sys.stdout.isatty():
@@ -370,8 +380,10 @@ def run_poll_imap(args: argparse.Namespace) -> int:
         without_verdict = sum(result.without_verdict for result in results)
         if without_verdict:
             print(verdict_line(without_verdict, settings.authentication.require_verdict, "recorded"))
+        print(swept.summary())
         print(describe_outbox(report, settings))
-    return 1 if any(result.failed for result in results) or report.breaker_open or report.store_failed else 0
+    failed = any(result.failed for result in results) or swept.error
+    return 1 if failed or report.breaker_open or report.store_failed else 0
 
 
 def run_run(args: argparse.Namespace) -> int:
@@ -519,6 +531,27 @@ def run_cases_note(args: argparse.Namespace) -> int:
             print(f"{case.reference} : note ajoutée.")
     finally:
         store.dispose()
+    return 0
+
+
+def run_cases_sweep(args: argparse.Namespace) -> int:
+    """`triage cases sweep [--dry-run]`."""
+    settings, store = _with_store(args)
+    rules = load_rules(settings.rules_dir)
+    try:
+        if args.dry_run:
+            items = plan_sweep(store, settings.cases, rules, clock.now())
+        else:
+            items = sweep_cases(store, settings.cases, rules, clock.now())
+    finally:
+        store.dispose()
+    lines = [item.line() for item in items]
+    if args.dry_run:
+        lines.append(f"Simulation : {len(items)} dossier(s) seraient modifiés ; rien n'a été modifié.")
+    else:
+        reminded = sum(item.action == REMIND for item in items)
+        lines.append(f"{reminded} relance(s) préparée(s), {len(items) - reminded} dossier(s) clos.")
+    print(printable_lines(lines))
     return 0
 
 

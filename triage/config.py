@@ -14,10 +14,11 @@ import ssl
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from .config_values import array, flag, no_unknown, number, require_all, required, table, text
+from .config_values import array, duration, flag, no_unknown, number, require_all, required, table, text
 from .errors import ConfigError
 
 DEFAULT_CONFIG = Path("/etc/spl-pes-triage/config.toml")
@@ -118,6 +119,15 @@ class Authentication:
 
 
 @dataclass(frozen=True)
+class CaseTimings:
+    """How long a case may stay silent before the sweep moves it (README: the lifecycle)."""
+
+    remind_after: timedelta = timedelta(days=7)  # waiting_requester: one reminder
+    close_after: timedelta = timedelta(days=30)  # waiting_requester: closed « sans réponse »
+    settle_after: timedelta = timedelta(days=7)  # self_service_sent, redirected: closed
+
+
+@dataclass(frozen=True)
 class Settings:
     """One typed view of the settings every command reads."""
 
@@ -130,6 +140,7 @@ class Settings:
     folders: Folders = field(default_factory=Folders)
     replies: ReplyLimits = field(default_factory=ReplyLimits)
     authentication: Authentication = field(default_factory=Authentication)
+    cases: CaseTimings = field(default_factory=CaseTimings)
     poll_interval: int = 60  # seconds between polls when the server has no IDLE
     batch_size: int = 50  # messages fetched per IMAP FETCH
     config_file: Path | None = None
@@ -179,7 +190,7 @@ def _validate(data: dict[str, Any], env: Mapping[str, str], path: Path | None,
               arguments: dict[str, str | None]) -> Settings:
     where = str(path) if path else "settings"
     known = {"data_dir", "database_url", "rules_dir", "templates_dir", "smtp", "mailboxes", "folders",
-             "replies", "authentication", "poll_interval", "batch_size"}
+             "replies", "authentication", "cases", "poll_interval", "batch_size"}
     no_unknown(data, known, where)
     top = {key: arguments.get(key) or env.get(variable) or data.get(key) for key, variable in ENVIRONMENT.items()}
     directory = Path(top["data_dir"] or default_data_dir(env))
@@ -215,10 +226,20 @@ def _validate(data: dict[str, Any], env: Mapping[str, str], path: Path | None,
         folders=Folders(**{k: text(v, f"{where}: folders.{k}") for k, v in folders_data.items()}),
         replies=replies,
         authentication=authentication,
+        cases=_cases(data.get("cases", {}), f"{where}: cases"),
         poll_interval=number(data.get("poll_interval", 60), f"{where}: poll_interval", 1, 86400),
         batch_size=number(data.get("batch_size", 50), f"{where}: batch_size", 1, 10000),
         config_file=path,
     )
+
+
+def _cases(entry: Any, where: str) -> CaseTimings:
+    entry = table(entry, where)
+    no_unknown(entry, {"remind_after", "close_after", "settle_after"}, where)
+    timings = CaseTimings(**{key: duration(value, f"{where}.{key}") for key, value in entry.items()})
+    if timings.close_after <= timings.remind_after:
+        raise ConfigError(f"{where}: close_after must be longer than remind_after")
+    return timings
 
 
 def _mailbox(entry: Any, where: str) -> MailboxConfig:

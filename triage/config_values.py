@@ -5,8 +5,10 @@ Apart from config.py so that the settings themselves stay readable in one screen
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
+from .durations import parse_duration
 from .errors import ConfigError
 
 
@@ -64,3 +66,14 @@ def flag(value: Any, where: str) -> bool:
     if not isinstance(value, bool):
         raise ConfigError(f"{where}: expected true or false")
     return value
+
+
+def duration(value: Any, where: str) -> timedelta:
+    """A duration above zero written like `purge --older-than`: "7d", "2w", "12h"."""
+    try:
+        span = parse_duration(value)
+    except ValueError as error:
+        raise ConfigError(f"{where}: {error}") from None
+    if span <= timedelta(0):
+        raise ConfigError(f"{where}: expected a duration above zero")
+    return span

@@ -29,8 +29,10 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from .clock import PARIS
 from .config import MailboxConfig, Server, Settings
 from .errors import MailboxError, TriageError
+from .lifecycle import REMINDER
 from .mailbox import ImapMailbox
 from .owner import gone, new_owner
 from .replies import ReplyContent, build_message, one_line, write_dry_run
@@ -44,6 +46,7 @@ from .store.models import (
     REPLY_PENDING,
     REPLY_SENDING,
     REPLY_SENT,
+    REPLY_SUPERSEDED,
     REPLY_SUPPRESSED,
     REPLY_UNCONFIRMED,
     RESOLVED,
@@ -53,6 +56,7 @@ from .store.models import (
     ReplyRow,
     SuppressionRow,
 )
+from .store.sweep import reminder_outdated
 from .store.verdicts import count_without_verdict
 
 log = logging.getLogger(__name__)
@@ -256,6 +260,10 @@ class Outbox:
 
     def _limit(self, session: Session, reply: ReplyRow, now: datetime) -> tuple[str, str, datetime | None] | None:
         """(status, reason, when to try again) when a safety rule stops this reply now."""
+        if reply.template == REMINDER:
+            outdated = reminder_outdated(session, reply)
+            if outdated:
+                return REPLY_SUPERSEDED, outdated, None
         suppressed = session.get(SuppressionRow, reply.recipient)
         if suppressed is not None and suppressed.until > now:
             reason = f"adresse suspendue jusqu'au {suppressed.until:%d/%m/%Y} : {suppressed.reason}"
@@ -294,7 +302,8 @@ class Outbox:
                 if reply.status == REPLY_PENDING:
                     report.held += 1
                 else:
-                    _event(session, reply.case_id, now, "reply_suppressed", f"{reply.template}: {reply.last_error}")
+                    kind = "reply_superseded" if reply.status == REPLY_SUPERSEDED else "reply_suppressed"
+                    _event(session, reply.case_id, now, kind, f"{reply.template}: {reply.last_error}")
                     report.suppressed += 1
                 return
             message = self._message(session, reply, now)
@@ -448,8 +457,16 @@ class Outbox:
             message_id=reply.outgoing_message_id,
             in_reply_to=answered.message_id if answered else "",
             references=tuple(answered.references or ()) if answered else (),
+            closes_on=self._closes_on(case, answered) if reply.template == REMINDER else "",
         )
         return build_message(content, self.rules, now, self.settings.templates_dir)
+
+
+    def _closes_on(self, case: CaseRow, answered: MessageRow | None) -> str:
+        """The day a reminded case closes without an answer: its silence started with
+        the message the reminder answers (store/sweep.py)."""
+        since = answered.received_at if answered is not None else case.opened_at
+        return f"{(since + self.settings.cases.close_after).astimezone(PARIS):%d/%m/%Y}"
 
 
 def _event(session: Session, case_id: int, now: datetime, kind: str, detail: str) -> None:

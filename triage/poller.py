@@ -31,6 +31,7 @@ from .rules import Rules
 from .store import mailboxes
 from .store.database import Store
 from .store.recording import record_quarantined
+from .sweeper import SweepResult, sweep_now, sweep_periodically
 
 log = logging.getLogger(__name__)
 
@@ -145,7 +146,8 @@ def poll_mailbox(config: MailboxConfig, settings: Settings, store: Store, rules:
         mailboxes.ensure_mailbox(store, config.address, config.department)
         if not mailboxes.take_lease(store, config.address, owner, clock.now()):
             holder, until = mailboxes.lease_holder(store, config.address)
-            result.skipped = f"held by {holder} until {until:%H:%M:%S}"
+            # Read after the refusal: the holder may have finished in between.
+            result.skipped = f"held by {holder} until {until:%H:%M:%S}" if until else "held by another poller"
             log.info("%s: skipped, %s", config.address, result.skipped)
             return result
         try:
@@ -183,11 +185,12 @@ def _release_lease(store: Store, address: str, owner: str) -> None:
 
 
 def poll_all(settings: Settings, store: Store, rules: Rules,
-             dry_run: bool = False) -> tuple[list[MailboxResult], OutboxReport]:
+             dry_run: bool = False) -> tuple[list[MailboxResult], SweepResult, OutboxReport]:
     """One pass over every configured mailbox (a failing one does not stop the others),
-    then the outbox."""
+    then the sweep of silent cases, then the outbox (a reminder leaves in the same run)."""
     owner = new_owner()
     results = [poll_mailbox(config, settings, store, rules, owner) for config in settings.mailboxes]
+    swept = sweep_now(settings, store, rules)
     try:
         report = Outbox(store, settings, rules, dry_run).flush(clock.now())
     except SQLAlchemyError as error:
@@ -196,7 +199,7 @@ def poll_all(settings: Settings, store: Store, rules: Rules,
                    f"they wait in the store for the next poll")
         log.error("%s", message)
         report = OutboxReport(errors=[message], store_failed=True)
-    return results, report
+    return results, swept, report
 
 
 def watch_mailbox(config: MailboxConfig, settings: Settings, store: Store, rules: Rules, stop: threading.Event,
@@ -244,13 +247,15 @@ def watch_mailbox(config: MailboxConfig, settings: Settings, store: Store, rules
 
 def run_daemon(settings: Settings, store: Store, rules: Rules, stop: threading.Event,
                idle_seconds: float = 300, dry_run: bool = False) -> None:
-    """Watch every mailbox, one thread each, until `stop` is set."""
+    """Watch every mailbox, one thread each, and sweep the silent cases, until `stop` is set."""
     threads = [threading.Thread(target=watch_mailbox, name=config.address, daemon=True,
                                 args=(config, settings, store, rules, stop, idle_seconds, 300, dry_run))
                for config in settings.mailboxes]
+    threads.append(threading.Thread(target=sweep_periodically, name="sweep", daemon=True,
+                                    args=(settings, store, rules, stop), kwargs={"dry_run": dry_run}))
     for thread in threads:
         thread.start()
-    log.info("watching %d mailbox(es)", len(threads))
+    log.info("watching %d mailbox(es)", len(settings.mailboxes))
     for thread in threads:
         thread.join()
     log.info("stopped")

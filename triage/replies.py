@@ -22,7 +22,8 @@ from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined,
 from .rules import Rules, shipped_dir
 from .wording import KIND
 
-TEMPLATES = ("acknowledge", "self_service", "request_info", "redirect_department", "human_review", "resolved")
+TEMPLATES = ("acknowledge", "self_service", "request_info", "redirect_department", "human_review", "resolved",
+             "reminder")
 PORTAL_URL = "https://portail.dgfip.finances.gouv.fr"
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
 _REPLY_PREFIX = re.compile(r"^\s*((re|tr|fw|fwd|ré|rép|aw|wg)\s*(\[\d+\])?\s*:\s*)+", re.IGNORECASE)
@@ -58,6 +59,7 @@ class ReplyContent:
     message_id: str  # ours, final
     in_reply_to: str  # the requester's message we answer, or ""
     references: tuple[str, ...]
+    closes_on: str = ""  # a reminder: the day (Paris, "14/04/2026") the case closes without an answer
 
 
 @lru_cache(maxsize=8)
@@ -99,6 +101,7 @@ def template_context(content: ReplyContent, rules: Rules) -> dict:
         "account_department_of": account.of_name if account else "",
         "account_mailbox": account.mailbox if account else "",
         "portal_url": PORTAL_URL,
+        "closes_on": content.closes_on,
     }
 
 

@@ -36,6 +36,7 @@ from .store.models import (
     CaseRow,
     MessageRow,
 )
+from .waits import WaitFigures, wait_figures
 
 EXCERPT = 300  # characters of a message's (redacted) new text shown to agents
 # Why an automatic mail was ignored, from the evidence of the `automatic` check.
@@ -92,6 +93,7 @@ class DepartmentReport:
     replies_blocked: list[dict] = field(default_factory=list)
     ignored_by_reason: dict[str, int] = field(default_factory=dict)
     ignored: list[dict] = field(default_factory=list)
+    waits: list[WaitFigures] = field(default_factory=list)  # per open status: median and oldest age
 
 
 def build_department(session: Session, rules: Rules, code: str, now: datetime) -> DepartmentReport:
@@ -105,7 +107,8 @@ def build_department(session: Session, rules: Rules, code: str, now: datetime) -
     report = DepartmentReport(code=code, name=department.name if department else unconfigured,
                               of_name=department.of_name if department else unconfigured,
                               title=queue_title(rules, code), mailbox=department.mailbox if department else "",
-                              counts={status: counts.get(status, 0) for status in STATUSES})
+                              counts={status: counts.get(status, 0) for status in STATUSES},
+                              waits=wait_figures(cases, now))
     for case in cases:
         if case.status in (READY_FOR_AGENT, NEEDS_REVIEW):
             report.to_handle.append(case_line(case, now))

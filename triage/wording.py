@@ -49,6 +49,7 @@ EVENT = {
     "reply_dry_run": "réponse écrite dans un fichier (mode simulation)",
     "reply_bounced": "réponse non distribuée (retour à l'expéditeur)",
     "reply_unconfirmed": "envoi de la réponse interrompu : réception non confirmée, jamais renvoyée",
+    "reminder_queued": "relance préparée (demandeur sans nouvelles)",
 }
 
 REPLY_STATUS = {
@@ -103,4 +104,5 @@ TEMPLATE = {
     "redirect_department": "réorientation",
     "human_review": "accusé de réception (examen)",
     "resolved": "clôture",
+    "reminder": "relance",
 }
