@@ -86,3 +86,27 @@ def test_a_frame_naming_an_unknown_concept_is_refused_with_the_file(tmp_path, ru
     broken.write_text(text.replace('absent = ["mobile"]', 'absent = ["mobil"]', 1), encoding="utf-8")
     with pytest.raises(RulesError, match=r"language.toml.*mobil"):
         load_lexicon(str(tmp_path))
+
+
+def case_of(text, rules, lexicon):
+    folded = fold_with_corrections(text, rules.vocabulary, rules.protected, rules.abbreviations)
+    statement = find_statement(folded, "case", rules.clause_separators, lexicon)
+    return statement.value if statement else None
+
+
+@pytest.mark.parametrize(("text", "kind"), [
+    ("Mon mot de passe a expiré.", "expired"),
+    ("Je n'ai pas oublié mon mot de passe, il a expiré.", "expired"),               # expiry wins
+    ("Il n'a pas expiré, je l'ai simplement oublié.", "lost"),                      # a negated expiry states nothing
+    ("Impossible de me rappeler mon mot de passe.", "lost"),                         # an inability negates
+    ("Je ne le connais pas de tête.", "lost"),
+    ("J'ai une trou de mémoire pour mon mdp.", "lost"),
+    ("Je n'ai aucune idée du mot de passe.", "lost"),
+    ("Mon mot de passe n'est plus valide.", "expired"),
+    ("Le certificat de signature a expiré.", None),                                  # another object
+    ("Mon mot de passe Chorus Pro a expiré.", "other"),                               # another account
+    ("Merci de changer l'adresse mail de mon compte.", "other"),
+    ("Je ne retrouve pas le courrier de la semaine dernière.", None),                 # nothing about the password
+])
+def test_the_case_kind_frames(rules, lexicon, text, kind):
+    assert case_of(text, rules, lexicon) == kind

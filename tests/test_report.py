@@ -39,6 +39,10 @@ def fill_store(url, tmp_path):
     hostile = build_eml(XSS_BODY, subject=XSS_SUBJECT, name=XSS_NAME, sender="pirate.test@exemple.fr",
                         to=MAILBOX_07).replace(b"test-1@", b"xss-1@")
     process_one(store, RawMail(hostile, "xss.eml"), rules, tmp_path / "raw", NOW)
+    # A shared address in the agents' queue (not a password request: for an agent).
+    shared = build_eml("Bonjour, notre flux PES du 2 mars a été rejeté, pouvez-vous regarder ?",
+                       sender="secretariat@mairie-lamastre.fr", name="Secrétariat", to=MAILBOX_07)
+    process_one(store, RawMail(shared.replace(b"test-1@", b"shared-1@"), "shared.eml"), rules, tmp_path / "raw", NOW)
     with store.transaction() as session:
         replies = session.scalars(select(ReplyRow).join(CaseRow).where(ReplyRow.status == "pending",
                                                                        CaseRow.department == "07")).all()

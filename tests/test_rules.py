@@ -17,10 +17,7 @@ PHRASES = {
     "clause_separators": "oui et que non",
     "negations": "je n'ai pas",
     "negation_exceptions": "je ne sais pas si",
-    "case_kinds.expired": "mon mot de passe a expire",
-    "case_kinds.lost": "je ne me souviens plus",
-    "case_kinds.unclear": "mon compte est bloque",
-    "not_password": "mon certificat a expire",
+    "unclear": "mon compte est bloque",
     "password_terms": "mon mot de passe",
     "password_topic": "mon mot de passe",
     "other_topics": "un titre de recette",
@@ -36,7 +33,7 @@ PHRASES = {
     "not_postal": " euros",
 }
 # Families whose patterns are single words (or e-mail local parts): no space to vary.
-SINGLE_WORDS = {"automatic_senders", "negations", "not_password"}
+SINGLE_WORDS = {"automatic_senders", "negations"}
 # What mail puts where the rules write one space.
 BLANKS = {"two spaces": "  ", "tab": "\t", "no-break space": "\u00a0", "narrow no-break space": "\u202f"}
 

@@ -74,8 +74,7 @@ class Rules:
     clause_separators: Pattern[str]
     negations: Pattern[str]
     negation_exceptions: Pattern[str]
-    case_kinds: tuple[tuple[str, tuple[Pattern[str], ...]], ...]
-    not_password: Pattern[str]
+    unclear: tuple[Pattern[str], ...]
     password_terms: Pattern[str]
     password_topic: Pattern[str]
     other_topics: tuple[Pattern[str], ...]
@@ -278,8 +277,7 @@ def _build(directory: str, version: str, raw: dict[str, dict[str, Any]]) -> Rule
         clause_separators=_compile(words["clauses"]["separators"]),
         negations=_compile(words["clauses"]["negations"]),
         negation_exceptions=_compile(words["clauses"]["negation_exceptions"]),
-        case_kinds=tuple((kind, _compile_all(case_kind[kind])) for kind in ("expired", "lost", "unclear")),
-        not_password=_compile(case_kind["not_password"]),
+        unclear=_compile_all(case_kind["unclear"]),
         password_terms=_compile(case_kind["password_terms"]),
         password_topic=_compile(case_kind["password_topic"]),
         other_topics=_compile_all(case_kind["other_topics"]),

@@ -8,13 +8,16 @@ mon mot de passe, il a expiré") and an expired certificate is no expired passwo
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
+from ..language import find_statement, load_lexicon
 from ..models import Finding, Mail
 from ..rules import Rules
 from ..textnorm import Folded
 from .common import clause_bounds, evidence, requester_text, statements
 
 NAME = "case-kind"
+FRAMES = "case"
 DESCRIPTION = (
     "Case kind: expired (expiré, périmé, arrivé à échéance...) before lost (oublié, perdu, "
     "égaré, je ne me souviens plus...) before unclear (compte bloqué, identifiant ou mot "
@@ -24,20 +27,20 @@ DESCRIPTION = (
 
 
 def check(mail: Mail, rules: Rules) -> list[Finding]:
-    """The case kind, with the phrase that decided it."""
+    """The case kind, with the clause that decided it."""
     texts = requester_text(mail, rules)
     bulk = rules.bulk_markers.search(texts.new.text)
     if bulk:
         return [Finding(NAME, "other", "envoi en nombre, pas une demande : " + evidence(texts.new, bulk))]
     stated = classify_password_case(texts.new, rules)
     if stated:
-        return [Finding(NAME, stated[0], evidence(texts.new, stated[1]))]
+        return [Finding(NAME, *stated)]
     solved = rules.resolved.search(texts.new.text)
     if solved:
         return [Finding(NAME, "other", "le demandeur indique que c'est réglé : " + evidence(texts.new, solved))]
     stated = classify_password_case(texts.own_history, rules)
     if stated:
-        return [Finding(NAME, stated[0], "dans un message cité du demandeur : " + evidence(texts.own_history, stated[1]))]
+        return [Finding(NAME, stated[0], "dans un message cité du demandeur : " + stated[1])]
     for pattern in rules.other_topics:
         match = pattern.search(texts.new.text)
         if match:
@@ -48,19 +51,22 @@ def check(mail: Mail, rules: Rules) -> list[Finding]:
     return [Finding(NAME, "other", "ni mot de passe ni compte -xt mentionné", hit=False)]
 
 
-def classify_password_case(text: Folded, rules: Rules) -> tuple[str, re.Match[str]] | None:
-    """The first kind (expired, lost, unclear) stated in the text, and where."""
-    names = [m.span() for m in rules.procedure_name.finditer(text.text)]
-    for kind, patterns in rules.case_kinds:
-        for match in statements(text, patterns, rules):
-            if any(start <= match.start() < end for start, end in names):
-                continue  # « Mot de passe oublié » names the self-service, states nothing
-            start, end = clause_bounds(text.text, match.start(), match.end(), rules)
-            clause = text.text[start:end]
-            about_account = bool(rules.password_terms.search(clause))
-            if kind == "unclear" and not about_account:
-                continue  # "comment le débloquer ?" about an invoice
-            if kind != "unclear" and rules.not_password.search(clause) and not about_account:
-                continue  # "mon certificat a expiré"
-            return kind, match
+def classify_password_case(text: Folded, rules: Rules) -> tuple[str, str] | None:
+    """The kind stated in the text (expired before lost: frames of rules/language.toml,
+    then unclear: patterns of keywords.toml), with the words that said it."""
+    named = _without_procedure_names(text, rules)
+    said = find_statement(named, FRAMES, rules.clause_separators, load_lexicon(rules.directory))
+    if said is not None:
+        return said.value, f"{said.why} : {said.evidence}"
+    for match in statements(named, rules.unclear, rules):
+        start, end = clause_bounds(named.text, match.start(), match.end(), rules)
+        if rules.password_terms.search(named.text[start:end]):  # not "débloquer la facture"
+            return "unclear", evidence(named, match)
     return None
+
+
+def _without_procedure_names(text: Folded, rules: Rules) -> Folded:
+    """The text with the self-service's name blanked out: « Mot de passe -xt oublié »
+    names a button and states no loss (same length: evidence still maps back)."""
+    blanked = rules.procedure_name.sub(lambda m: " " * len(m.group()), text.text)
+    return text if blanked == text.text else replace(text, text=blanked)

@@ -99,7 +99,8 @@ def _joined(first: Clause, second: Clause) -> Clause:
 def _read_clause(words: list[str], start: int, end: int, new_sentence: bool, lexicon: Lexicon) -> Clause:
     negated, absent = _polarity(words, lexicon)
     mentions: list[Mention] = []
-    for index, word in enumerate(words[: _wish_start(words, lexicon)]):
+    wish = _wish_start(words, lexicon)
+    for index, word in enumerate(words[: wish + 1]):
         for phrase, concept in lexicon.phrases.get(word, ()):
             if tuple(words[index : index + len(phrase)]) == phrase:
                 span = range(index, index + len(phrase))
@@ -107,6 +108,8 @@ def _read_clause(words: list[str], start: int, end: int, new_sentence: bool, lex
                 own_negation = any(w in _NEGATIONS_IN_PHRASES for w in phrase)
                 mentions.append(Mention(concept, not own_negation and any(negated[i] for i in span),
                                         not own_negation and any(absent[i] for i in span)))
+        if index == wish:
+            break  # a phrase may start with the request ("changer l'adresse"); nothing after it counts
         for concept in lexicon.concepts_of(word):
             mentions.append(Mention(concept, negated[index], absent[index]))
     return Clause(start, end, tuple(mentions), new_sentence, _refers_back(words, negated))

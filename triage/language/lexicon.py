@@ -143,7 +143,7 @@ def _build(raw: dict[str, Any]) -> Lexicon:
         forms={form: frozenset(concepts) for form, concepts in forms.items()},
         infinitives=frozenset(infinitives),
         phrases=_by_first_token(phrases),
-        particles=frozenset(negation["particles"]),
+        particles=frozenset(negation["particles"]) | frozenset(negation["inabilities"]),
         absence=frozenset(negation["absence"]),
         clitics=frozenset(negation["clitics"]),
         fillers=frozenset(negation["fillers"]),
