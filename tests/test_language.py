@@ -35,7 +35,7 @@ def test_a_verb_is_written_once_and_every_form_is_recognised():
 @pytest.mark.parametrize(("text", "concept", "expected"), [
     ("mon portable est bien enregistré", "register", (True, False, False)),
     ("mon portable n'est pas encore enregistré", "register", (False, True, False)),
-    ("je ne l'ai jamais donné", "register", (False, True, False)),
+    ("mon portable, je ne l'ai jamais donné", "register", (False, True, False)),  # read with the clause before
     ("j'ai pas enregistré mon numéro", "register", (False, True, False)),     # spoken French, no "ne"
     ("je n'ai pas de portable", "mobile", (False, True, True)),     # the verb's negation reaches it too
     ("aucun SMS", "text_message", (False, True, True)),

@@ -71,18 +71,26 @@ def clauses(text: Folded, separators: re.Pattern[str], lexicon: Lexicon) -> tupl
 def _clauses(text: Folded, separators: re.Pattern[str], lexicon: Lexicon) -> tuple[Clause, ...]:
     found: list[Clause] = []
     start, new_sentence, end = 0, True, len(text.text)
+    before: tuple[list[str], bool] = ([], False)  # the last clause's words, and whether it was read
     bounds = [(m.start(), m.end(), m.group()[:1] in _SENTENCE_ENDS) for m in separators.finditer(text.text)]
     for sep_start, sep_end, ends_sentence in [*bounds, (end, end, True)]:
         words = TOKEN.findall(text.text, start, sep_start)
         if words:
-            if lexicon.known.isdisjoint(words):  # disclaimers and signatures: nothing to read
-                clause = Clause(start, sep_start, (), new_sentence, False)
-            else:
-                clause = _read_clause(words, start, sep_start, new_sentence, lexicon)
+            # Most clauses (disclaimers, signatures, politeness) can match no frame:
+            # only a clause holding a frame's anchor concept is read, a bare "non"
+            # after "portable enregistré :", and one that may point back to it.
+            worth = (not lexicon.anchors.isdisjoint(words) or len(words) <= 2
+                     or (not new_sentence and not _OBJECT_PRONOUNS.isdisjoint(words)))
+            clause = (_read_clause(words, start, sep_start, new_sentence, lexicon) if worth
+                      else Clause(start, sep_start, (), new_sentence, False))
+            if clause.refers_back and found and not before[1] and not new_sentence:
+                last = found[-1]  # pointed back to: read it after all
+                found[-1] = _read_clause(before[0], last.start, last.end, last.new_sentence, lexicon)
             if found and _is_a_bare_answer(clause, len(words)) and not clause.new_sentence:
                 found[-1] = _joined(found[-1], clause)  # "portable enregistré : non"
             else:
                 found.append(clause)
+                before = (words, worth)
             new_sentence = ends_sentence
         start = sep_end
     return tuple(found)

@@ -61,15 +61,29 @@ class Lexicon:
     frames: dict[str, tuple[Frame, ...]]
 
     @cached_property
-    def known(self) -> frozenset[str]:
-        """Every word that carries a concept, and the longest word of each phrase: a
-        clause with none of them mentions nothing ("sur le compte" needs "compte")."""
-        longest = {max(reversed(tokens), key=len) for found in self.phrases.values() for tokens, _ in found}
-        return frozenset(self.forms) | longest
+    def anchors(self) -> frozenset[str]:
+        """Words a clause must hold for some frame to match it: for each frame, the
+        words of one concept it requires (the rarest, see _COMMON), and of a phrase
+        its longest word ("sur le compte" needs "compte")."""
+        wanted = {_anchor(frame) for frames in self.frames.values() for frame in frames}
+        words = {form for form, concepts in self.forms.items() if concepts & wanted}
+        for found in self.phrases.values():
+            words |= {max(reversed(tokens), key=len) for tokens, concept in found if concept in wanted}
+        return frozenset(words)
 
     def concepts_of(self, word: str) -> frozenset[str]:
         """The concepts a folded word form carries."""
         return self.forms.get(word, frozenset())
+
+
+# Concepts found in most mails: a frame is anchored on another of its concepts when it has one.
+_COMMON = ("password", "deny", "affirm", "receive", "attempt", "failure", "register", "account_place", "it",
+           "possess", "exist")
+
+
+def _anchor(frame: Frame) -> str:
+    required = [*frame.all, *frame.negated, *frame.absent]
+    return next((c for c in required if c not in _COMMON), required[0])
 
 
 def inflections(verb: str) -> tuple[str, ...]:
