@@ -7,7 +7,7 @@ from tests.phrasebook.score import HERE, answer, read_passages, score
 
 # Where each concept stands on all batches (tests/phrasebook/README.md has the
 # first, blind runs); raise a floor when the engine improves, never lower it.
-FLOORS = {"case": 0.87, "phone": 0.94, "self_service_failed": 0.82, "account_owner": 0.92}
+FLOORS = {"case": 0.88, "phone": 0.94, "self_service_failed": 0.82, "account_owner": 0.92}
 
 
 @pytest.fixture(scope="module")

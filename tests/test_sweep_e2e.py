@@ -19,6 +19,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from tests.conftest import build_eml
+from tests.test_daemon import wait_until
 from triage import clock
 from triage.config import Settings
 from triage.rules import load_rules
@@ -98,16 +99,6 @@ def test_two_pollers_a_week_later_send_one_reminder_and_a_month_later_close_the_
     assert len(smtp_sink.received) == 2
 
 
-def wait_until(predicate, seconds=60.0):
-    """Wait for something the daemon does asynchronously (bounded, not a speed goal)."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.2)
-    return False
-
-
 def test_the_daemon_sweeps_at_start_and_sends_the_reminder_at_once(dovecot, reply_config, smtp_sink):
     request = build_eml("Bonjour, j'ai oublié mon mot de passe du portail. Merci", sender=REQUESTER, name="")
     dovecot.append("07", request.replace(b"<test-1@mairie-lamastre.fr>", b"<demande-2@mairie-lamastre.fr>"))
@@ -118,7 +109,7 @@ def test_the_daemon_sweeps_at_start_and_sends_the_reminder_at_once(dovecot, repl
     daemon = subprocess.Popen([str(TRIAGE), "--config", str(reply_config), "run", "-v"], cwd=ROOT, env=env,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        assert wait_until(lambda: len(smtp_sink.received) == 2), "the reminder leaves without waiting for mail"
+        assert wait_until(lambda: len(smtp_sink.received) == 2, 60), "the reminder leaves without waiting for mail"
     finally:
         daemon.send_signal(signal.SIGTERM)
         _, err = daemon.communicate(timeout=60)
