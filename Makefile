@@ -55,6 +55,7 @@ eval: $(BIN)/.installed
 	$(BIN)/triage eval tests/data
 	$(BIN)/triage eval tests/heldout
 	$(BIN)/triage eval tests/heldout2
+	$(BIN)/triage eval tests/heldout3
 
 # Against a real Dovecot (as root, like the tests) and the local PostgreSQL; half an hour to an hour.
 bench: $(BIN)/.installed

@@ -9,7 +9,7 @@ from triage.cli import main
 from triage.evaluate import FIELDS, evaluate, format_evaluation, read_labels
 
 TESTS = Path(__file__).parent
-CORPORA = [p for p in (TESTS / "data", TESTS / "heldout", TESTS / "heldout2") if p.is_dir()]
+CORPORA = [p for p in (TESTS / "data", TESTS / "heldout", TESTS / "heldout2", TESTS / "heldout3") if p.is_dir()]
 
 
 @pytest.mark.parametrize("corpus", CORPORA, ids=lambda p: p.name)
