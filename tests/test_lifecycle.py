@@ -50,3 +50,41 @@ def test_every_step_says_in_french_what_and_why():
             assert "31 jours" in why and "seuil" in why, (status, why)
     closing = SILENT_STEPS["waiting_requester"][-1]
     assert closing.action == CLOSE and closing.what == "clos « sans réponse »"
+
+
+# --- what a decision does to its case, read as a table -----------------------------
+
+def decision(action, warnings=()):
+    from triage.models import Decision
+
+    return Decision(action=action, case="expired", department="07", mailbox=None, identifier="jdupont-xt",
+                    identifiers=("jdupont-xt",), sender="jean.dupont@mairie.fr", sender_nominative=True,
+                    phone_registered=None, warnings=tuple(warnings))
+
+
+@pytest.mark.parametrize("action, status, reply", [
+    ("ignore", "ignored", None),                      # a robot is never answered
+    ("human_review", "needs_review", "human_review"),
+    ("redirect_department", "redirected", "redirect_department"),
+    ("self_service", "self_service_sent", "self_service"),
+    ("request_info", "waiting_requester", "request_info"),
+    ("acknowledge", "ready_for_agent", "acknowledge"),
+])
+def test_each_decision_moves_its_case_and_calls_for_its_reply(rules, action, status, reply):
+    from triage.lifecycle import STATUS_AFTER, reply_for
+
+    assert STATUS_AFTER[action] == status
+    assert reply_for(decision(action), moved=True, address="jean.dupont@mairie.fr", rules=rules) == reply
+
+
+@pytest.mark.parametrize("moved, address, warnings", [
+    (False, "jean.dupont@mairie.fr", ()),                                   # the case did not move: one answer a burst
+    (True, "", ()),                                                          # nobody to answer
+    (True, "ddfip07.pgp.spl-pes@dgfip.finances.gouv.fr", ()),                # ourselves
+    (True, "noreply@mairie.fr", ()),                                          # a robot address
+    (True, "jean.dupont@mairie.fr", ("sender_not_authenticated",)),          # the From may be forged
+])
+def test_no_reply_when_the_lifecycle_forbids_it(rules, moved, address, warnings):
+    from triage.lifecycle import reply_for
+
+    assert reply_for(decision("acknowledge", warnings), moved=moved, address=address, rules=rules) is None

@@ -1,6 +1,8 @@
-"""What happens to a case nobody writes to: which statuses wait on the requester, what
-moves them and after how long. Data beside the policy (decide.py), and pure: the
-sweep (store/sweep.py) reads the store and asks `due_step`; tests read it as a table.
+"""The life of a case, as data beside the policy (decide.py): which status each
+decision moves it to, which reply answers it and when a reply may go at all; and
+what happens to a case nobody writes to: which statuses wait on the requester, what
+moves them and after how long. Pure: the store applies it (store/recording.py,
+store/sweep.py asks `due_step`); tests read it as a table.
 
 Silence is measured from the case's last message from the requester, not from our
 last reply or from an agent's note: a reminder or a close is about the person not
@@ -13,9 +15,61 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from .analysis.common import is_ours
 from .config import CaseTimings
 from .durations import french_days
-from .store.models import REDIRECTED, SELF_SERVICE_SENT, WAITING_REQUESTER
+from .models import Decision
+from .rules import Rules
+from .store.models import (
+    IGNORED,
+    NEEDS_REVIEW,
+    READY_FOR_AGENT,
+    REDIRECTED,
+    SELF_SERVICE_SENT,
+    WAITING_REQUESTER,
+)
+
+# The status each decision moves its case to.
+STATUS_AFTER: dict[str, str] = {
+    "ignore": IGNORED,
+    "human_review": NEEDS_REVIEW,
+    "redirect_department": REDIRECTED,
+    "self_service": SELF_SERVICE_SENT,
+    "request_info": WAITING_REQUESTER,
+    "acknowledge": READY_FOR_AGENT,
+}
+# The reply template answering each decision; automatic mail gets nothing.
+REPLY_AFTER: dict[str, str] = {
+    "human_review": "human_review",
+    "redirect_department": "redirect_department",
+    "self_service": "self_service",
+    "request_info": "request_info",
+    "acknowledge": "acknowledge",
+}
+
+
+def reply_for(decision: Decision, moved: bool, address: str, rules: Rules) -> str | None:
+    """The reply a decision calls for, or None.
+
+    Only when the case moved to a new status (a burst of mails gets one answer), never
+    to an address we may not answer, and never to a sender the receiving server did
+    not authenticate: the From may be forged, and mail to it would land on someone who
+    never wrote.
+    """
+    template = REPLY_AFTER.get(decision.action)
+    if template is None or not moved or not may_answer(address, rules):
+        return None
+    if "sender_not_authenticated" in decision.warnings:
+        return None
+    return template
+
+
+def may_answer(address: str, rules: Rules) -> bool:
+    """Never to nobody, never to ourselves, never to a robot address."""
+    if not address or is_ours(address, rules):
+        return False
+    local = address.rpartition("@")[0]
+    return not any(pattern.search(local) for pattern in rules.automatic_senders)
 
 REMIND = "remind"
 CLOSE = "close"

@@ -5,10 +5,11 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from . import clock
 from .analysis import analyse
-from .decide import decide
+from .decide import Facts, decide
 from .models import Decision, Finding, Mail, Outcome, RawMail
 from .parse import parse_mail
 from .rules import Rules
@@ -56,8 +57,16 @@ def safe_findings(mail: Mail, rules: Rules) -> tuple[Finding, ...]:
 
 def process_one(store: Store, raw: RawMail, rules: Rules, raw_dir: Path, now: datetime | None = None,
                 uidvalidity: int | None = None, uid: int | None = None, require_verdict: bool = True) -> Outcome:
-    """Parse, analyse and record one message with its case, reply and events."""
+    """source → parse → checks → (case lookup) → policy on the case's facts → record.
+
+    The store finds the case and hands its facts to `policy` (pure, decided here),
+    then persists the decision, its status and its reply, in one transaction.
+    """
     mail = parse_mail(raw, rules)
     findings = safe_findings(mail, rules)
-    return record_message(store, raw, mail, findings, rules, raw_dir, now or clock.now(),
-                          uidvalidity=uidvalidity, uid=uid, require_verdict=require_verdict)
+
+    def policy(known: dict[str, Any] | None) -> Decision:
+        return decide(mail, findings, Facts.from_dict(known) if known else None, require_verdict)
+
+    return record_message(store, raw, mail, findings, policy, rules, raw_dir, now or clock.now(),
+                          uidvalidity=uidvalidity, uid=uid)

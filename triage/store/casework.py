@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from ..errors import TriageError
+from ..lifecycle import may_answer
 from ..rules import Rules
 from .models import (
     CLOSED,
@@ -25,7 +26,6 @@ from .models import (
     MessageRow,
     ReplyRow,
 )
-from .recording import may_answer
 
 
 class CaseNotFound(TriageError):

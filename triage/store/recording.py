@@ -1,5 +1,6 @@
-"""Recording one message: dedupe, thread into a case, decide on what the case knows,
-queue the reply, log every change. One transaction per message.
+"""Recording one message: dedupe, thread into a case, hand what the case knows to the
+policy the pipeline gives, persist the decision, queue the reply its lifecycle calls
+for, log every change. One transaction per message; the store never decides.
 """
 
 from __future__ import annotations
@@ -9,9 +10,11 @@ import os
 import re
 import tempfile
 import uuid
+from collections.abc import Callable
 from dataclasses import asdict
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
@@ -23,25 +26,20 @@ from ..analysis.authentication import lacks_verdict
 from ..analysis.common import is_ours
 from ..analysis.mailbox import receiving_mailbox
 from ..clock import paris_year
-from ..decide import Facts, decide
+from ..lifecycle import STATUS_AFTER, reply_for
 from ..models import Decision, Finding, Mail, Outcome, RawMail
 from ..rules import Rules
 from .conversations import Thread, find_case
 from .database import Store, lock_requester
 from .models import (
     CLOSED,
-    IGNORED,
     NEEDS_REVIEW,
     NEW,
-    READY_FOR_AGENT,
-    REDIRECTED,
     REPLY_BOUNCED,
     REPLY_PENDING,
     REPLY_SUPERSEDED,
     RESOLVED,
-    SELF_SERVICE_SENT,
     UNKNOWN_DEPARTMENT,
-    WAITING_REQUESTER,
     CaseRow,
     CounterRow,
     DecisionRow,
@@ -54,22 +52,8 @@ from .models import (
 
 ROBOT = "triage"
 QUARANTINED = "quarantined"
-STATUS_AFTER = {
-    "ignore": IGNORED,
-    "human_review": NEEDS_REVIEW,
-    "redirect_department": REDIRECTED,
-    "self_service": SELF_SERVICE_SENT,
-    "request_info": WAITING_REQUESTER,
-    "acknowledge": READY_FOR_AGENT,
-}
-# The template answering each action; automatic mail gets nothing.
-REPLY_TEMPLATE = {
-    "human_review": "human_review",
-    "redirect_department": "redirect_department",
-    "self_service": "self_service",
-    "request_info": "request_info",
-    "acknowledge": "acknowledge",
-}
+# What the pipeline hands in: the case's known facts (as stored, or None) → a Decision.
+Policy = Callable[[dict[str, Any] | None], Decision]
 
 
 def fingerprint(raw: bytes, mail: Mail) -> str:
@@ -100,12 +84,14 @@ def keep_raw_copy(raw: RawMail, mail: Mail, raw_dir: Path, now: datetime) -> tup
     return str(path), ""
 
 
-def record_message(store: Store, raw: RawMail, mail: Mail, findings: tuple[Finding, ...], rules: Rules,
-                   raw_dir: Path, now: datetime, uidvalidity: int | None = None,
-                   uid: int | None = None, require_verdict: bool = True) -> Outcome:
+def record_message(store: Store, raw: RawMail, mail: Mail, findings: tuple[Finding, ...], policy: Policy,
+                   rules: Rules, raw_dir: Path, now: datetime, uidvalidity: int | None = None,
+                   uid: int | None = None) -> Outcome:
     """Record one message and its consequences, once, in one transaction.
 
-    `require_verdict` is the deployment's authentication setting, handed to the policy.
+    `policy` decides on what the case knew (the pipeline's, pure): the store finds the
+    case, asks, and persists the answer, all inside the transaction that holds the
+    requester's lock, so two pollers never decide on the same case at once.
     """
     key = fingerprint(raw.data, mail)
     try:
@@ -116,8 +102,8 @@ def record_message(store: Store, raw: RawMail, mail: Mail, findings: tuple[Findi
                 return _duplicate(raw.origin, seen)  # and no second raw copy
             raw_path, raw_note = keep_raw_copy(raw, mail, raw_dir, now)
             mailbox_id = _mailbox_id(store, session, mail.mailbox or receiving_mailbox(mail, rules)[0], rules)
-            return _record(session, raw, mail, findings, rules, now, key, raw_path, raw_note, uidvalidity, uid,
-                           mailbox_id, require_verdict)
+            return _record(session, raw, mail, findings, policy, rules, now, key, raw_path, raw_note, uidvalidity,
+                           uid, mailbox_id)
     except IntegrityError:
         # Another process recorded the same message between our check and insert.
         with store.transaction() as session:
@@ -171,14 +157,14 @@ def record_quarantined(store: Store, raw: RawMail, error: str, department: str, 
                                 department=department, missing=[], warnings=[QUARANTINED],
                                 reason=f"erreur de traitement : {error[:500]}", facts={}, findings=[],
                                 rules_version="", decided_at=now))
-        _log(session, case, message, now, "quarantined", new_status=NEEDS_REVIEW, detail=error[:500])
+        log_event(session, case, message, now, "quarantined", new_status=NEEDS_REVIEW, detail=error[:500])
         return Outcome(raw.origin, duplicate=False, action="human_review", case_reference=case.reference,
                        case_status=NEEDS_REVIEW, quarantined=True)
 
 
-def _record(session: Session, raw: RawMail, mail: Mail, findings: tuple[Finding, ...], rules: Rules,
+def _record(session: Session, raw: RawMail, mail: Mail, findings: tuple[Finding, ...], policy: Policy, rules: Rules,
             now: datetime, key: str, raw_path: str | None, raw_note: str, uidvalidity: int | None,
-            uid: int | None, mailbox_id: int | None, require_verdict: bool = True) -> Outcome:
+            uid: int | None, mailbox_id: int | None) -> Outcome:
     identifiers = tuple(f.value for f in findings if f.check == "identifier" and f.hit)
     nominative = any(f.check == "nominative" and f.hit for f in findings)
     bounced = _bounced_reply(session, raw.data, mail, rules)
@@ -187,8 +173,7 @@ def _record(session: Session, raw: RawMail, mail: Mail, findings: tuple[Finding,
     else:
         thread = find_case(session, mail, identifiers, nominative, rules, now)
     case, threading = thread.case, thread.how
-    known = _known_facts(session, case)
-    decision = decide(mail, findings, known, require_verdict)
+    decision = policy(_known_facts(session, case))
     joined = case is not None
     if case is None:
         case = _open_case(session, mail, decision, now)
@@ -205,7 +190,7 @@ def _record(session: Session, raw: RawMail, mail: Mail, findings: tuple[Finding,
     )
     session.add(message)
     if joined:
-        _log(session, case, message, now, "message_joined", detail=threading)
+        log_event(session, case, message, now, "message_joined", detail=threading)
     session.add(_decision_row(message, case, decision, rules, now))
     status = _apply_decision(session, case, message, mail, decision, rules, now)
     if bounced is not None:
@@ -238,7 +223,7 @@ def _flag_bounce(session: Session, reply: ReplyRow, message: MessageRow, now: da
     """Our reply bounced: tell the agents, and stop answering that address for a while."""
     reply.status, reply.last_error = REPLY_BOUNCED, "non distribuée : avis de non-remise reçu"
     case = reply.case
-    _log(session, case, message, now, "reply_bounced", detail=f"{reply.template} à {reply.recipient} non distribuée ; "
+    log_event(session, case, message, now, "reply_bounced", detail=f"{reply.template} à {reply.recipient} non distribuée ; "
          f"plus de réponse automatique à cette adresse pendant {BOUNCE_SUPPRESSION.days} jours")
     suppression = session.get(SuppressionRow, reply.recipient)
     if suppression is None:
@@ -248,18 +233,18 @@ def _flag_bounce(session: Session, reply: ReplyRow, message: MessageRow, now: da
     else:
         suppression.until, suppression.case_id = now + BOUNCE_SUPPRESSION, case.id
     if case.status not in (NEEDS_REVIEW, CLOSED):
-        _log(session, case, message, now, "status_changed", old_status=case.status, new_status=NEEDS_REVIEW,
+        log_event(session, case, message, now, "status_changed", old_status=case.status, new_status=NEEDS_REVIEW,
              detail="notre réponse n'a pas pu être distribuée")
         case.status, case.updated_at = NEEDS_REVIEW, now
 
 
-def _known_facts(session: Session, case: CaseRow | None) -> Facts | None:
+def _known_facts(session: Session, case: CaseRow | None) -> dict[str, Any] | None:
     """What the case knew before this message: the facts of its last decision."""
     if case is None:
         return None
     last = session.scalars(select(DecisionRow).where(DecisionRow.case_id == case.id, DecisionRow.action != "ignore")
                            .order_by(DecisionRow.id.desc())).first()
-    return Facts.from_dict(last.facts) if last is not None else None
+    return last.facts if last is not None else None
 
 
 def insert_if_absent(session: Session, model: type, **values: object) -> None:
@@ -300,16 +285,16 @@ def _open_case(session: Session, mail: Mail, decision: Decision, now: datetime) 
         requester_nominative=decision.sender_nominative, status=NEW, opened_at=now, updated_at=now,
     )
     session.add(case)
-    _log(session, case, None, now, "case_opened", new_status=NEW, detail=f"référence {case.reference}")
+    log_event(session, case, None, now, "case_opened", new_status=NEW, detail=f"référence {case.reference}")
     return case
 
 
 def _link(session: Session, case: CaseRow, cited: CaseRow, now: datetime) -> None:
     """A new case citing another it may not join: each shows the other to the agents."""
     case.linked_case = cited
-    _log(session, case, None, now, "case_linked", detail=f"lié à {cited.reference} (référence citée ; "
+    log_event(session, case, None, now, "case_linked", detail=f"lié à {cited.reference} (référence citée ; "
          f"expéditeur qui n'est pas le demandeur de ce dossier : rien n'en est repris)")
-    _log(session, cited, None, now, "case_linked", detail=f"cité par le nouveau dossier {case.reference}")
+    log_event(session, cited, None, now, "case_linked", detail=f"cité par le nouveau dossier {case.reference}")
 
 
 def _decision_row(message: MessageRow, case: CaseRow, decision: Decision, rules: Rules, now: datetime) -> DecisionRow:
@@ -325,17 +310,17 @@ def _apply_decision(session: Session, case: CaseRow, message: MessageRow, mail: 
                     rules: Rules, now: datetime) -> str:
     """Move the case to the status its decision calls for; return the previous status."""
     previous = case.status
-    _log(session, case, message, now, "message_decided", detail=f"{decision.action} : {decision.reason}")
+    log_event(session, case, message, now, "message_decided", detail=f"{decision.action} : {decision.reason}")
     if decision.action == "ignore" and previous != NEW:
         return previous  # an out-of-office in a thread changes nothing
     if previous in (RESOLVED, CLOSED):
-        _log(session, case, message, now, "reopened", old_status=previous,
+        log_event(session, case, message, now, "reopened", old_status=previous,
              detail="le demandeur a écrit de nouveau après la clôture")
         case.closed_at = None
     sender = mail.sender.address if mail.sender else ""
     if (sender and sender != case.requester_address and decision.sender_nominative
             and not case.requester_nominative and not is_ours(sender, rules)):
-        _log(session, case, message, now, "requester_changed",
+        log_event(session, case, message, now, "requester_changed",
              detail=f"{case.requester_address} → {sender} (adresse nominative)")
         case.requester_address, case.requester_name = sender, mail.sender.name
     case.requester_nominative = case.requester_nominative or decision.sender_nominative
@@ -343,7 +328,7 @@ def _apply_decision(session: Session, case: CaseRow, message: MessageRow, mail: 
     case.kind = decision.case
     new_status = STATUS_AFTER[decision.action]
     if new_status != case.status:
-        _log(session, case, message, now, "status_changed", old_status=case.status, new_status=new_status,
+        log_event(session, case, message, now, "status_changed", old_status=case.status, new_status=new_status,
              detail=decision.reason)
         case.status = new_status
     case.updated_at = now
@@ -357,32 +342,22 @@ def _queue_reply(session: Session, case: CaseRow, message: MessageRow, decision:
     A burst of mails from one person before the next send yields one answer: the
     latest, which knows the most.
     """
-    template = REPLY_TEMPLATE.get(decision.action)
-    if template is None or case.status == previous or not may_answer(case.requester_address, rules):
+    template = reply_for(decision, moved=case.status != previous, address=case.requester_address, rules=rules)
+    if template is None:
         return None
-    if "sender_not_authenticated" in decision.warnings:
-        return None  # the From may be forged: mail to it would land on someone who never wrote
     pending_replies = [r for r in case.replies if r.status == REPLY_PENDING] if case.id is not None else []
     for pending in pending_replies:
         pending.status = REPLY_SUPERSEDED
-        _log(session, case, message, now, "reply_superseded", detail=f"{pending.template} {pending.outgoing_message_id}")
+        log_event(session, case, message, now, "reply_superseded", detail=f"{pending.template} {pending.outgoing_message_id}")
     reply = ReplyRow(case=case, answers=message, template=template,
                      recipient=case.requester_address, status=REPLY_PENDING, attempts=0, created_at=now,
                      outgoing_message_id=f"<spl-pes.{uuid.uuid4().hex}@{rules.domain}>")
     session.add(reply)
-    _log(session, case, message, now, "reply_queued", detail=f"{template} à {reply.recipient}")
+    log_event(session, case, message, now, "reply_queued", detail=f"{template} à {reply.recipient}")
     return template
 
 
-def may_answer(address: str, rules: Rules) -> bool:
-    """Never to nobody, never to ourselves, never to a robot address."""
-    if not address or is_ours(address, rules):
-        return False
-    local = address.rpartition("@")[0]
-    return not any(pattern.search(local) for pattern in rules.automatic_senders)
-
-
-def _log(session: Session, case: CaseRow | None, message: MessageRow | None, now: datetime, kind: str,
+def log_event(session: Session, case: CaseRow | None, message: MessageRow | None, now: datetime, kind: str,
          old_status: str | None = None, new_status: str | None = None, detail: str = "",
          actor: str = ROBOT) -> None:
     session.add(EventRow(case=case, message=message, at=now, actor=actor, kind=kind, old_status=old_status,

@@ -17,7 +17,9 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from ..config import CaseTimings
-from ..lifecycle import CLOSE, REMIND, REMINDER, SWEPT_STATUSES, due_step, explain
+
+# The recording's own helper, so that both write the case history the same way.
+from ..lifecycle import CLOSE, REMIND, REMINDER, SWEPT_STATUSES, due_step, explain, may_answer
 from ..rules import Rules
 from .database import Store, lock_requester
 from .models import (
@@ -30,10 +32,7 @@ from .models import (
     MessageRow,
     ReplyRow,
 )
-
-# The recording's own helper, so that both write the case history the same way.
-from .recording import _log as log_event
-from .recording import may_answer
+from .recording import log_event
 
 
 @dataclass(frozen=True)
