@@ -6,13 +6,10 @@ for, log every change. One transaction per message; the store never decides.
 from __future__ import annotations
 
 import hashlib
-import os
-import re
-import tempfile
 import uuid
 from collections.abc import Callable
 from dataclasses import asdict
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -29,13 +26,14 @@ from ..clock import paris_year
 from ..lifecycle import STATUS_AFTER, reply_for
 from ..models import Decision, Finding, Mail, Outcome, RawMail
 from ..rules import Rules
+from .bounces import bounced_reply, flag_bounce
 from .conversations import Thread, find_case
 from .database import Store, lock_requester
+from .events import log_event
 from .models import (
     CLOSED,
     NEEDS_REVIEW,
     NEW,
-    REPLY_BOUNCED,
     REPLY_PENDING,
     REPLY_SUPERSEDED,
     RESOLVED,
@@ -43,45 +41,15 @@ from .models import (
     CaseRow,
     CounterRow,
     DecisionRow,
-    EventRow,
     MailboxRow,
     MessageRow,
     ReplyRow,
-    SuppressionRow,
 )
+from .rawcopies import fingerprint, keep_raw_copy
 
-ROBOT = "triage"
 QUARANTINED = "quarantined"
 # What the pipeline hands in: the case's known facts (as stored, or None) → a Decision.
 Policy = Callable[[dict[str, Any] | None], Decision]
-
-
-def fingerprint(raw: bytes, mail: Mail) -> str:
-    """Same message ⇔ same fingerprint: Message-ID and sender, else the bytes."""
-    if mail.message_id:
-        sender = mail.sender.address if mail.sender else ""
-        return hashlib.sha256(f"{mail.message_id}\n{sender}".encode()).hexdigest()
-    return hashlib.sha256(raw).hexdigest()
-
-
-def keep_raw_copy(raw: RawMail, mail: Mail, raw_dir: Path, now: datetime) -> tuple[str | None, str]:
-    """Write the raw bytes once (content-addressed); (path, note).
-
-    A mail in which a password was found is not copied: the copy would keep the
-    password. The message stays in the mailbox for an agent to read.
-    """
-    if mail.redactions:
-        return None, "raw copy withheld: the mail contains a password"
-    digest = hashlib.sha256(raw.data).hexdigest()
-    path = raw_dir / f"{now:%Y}" / f"{now:%m}" / f"{digest}.eml"
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        # A private temporary name, then an atomic rename: a crash never leaves half a
-        # copy under the final name, and two pollers writing the same copy never clash.
-        with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".part", delete=False) as partial:
-            partial.write(raw.data)
-        os.replace(partial.name, path)
-    return str(path), ""
 
 
 def record_message(store: Store, raw: RawMail, mail: Mail, findings: tuple[Finding, ...], policy: Policy,
@@ -167,7 +135,7 @@ def _record(session: Session, raw: RawMail, mail: Mail, findings: tuple[Finding,
             uid: int | None, mailbox_id: int | None) -> Outcome:
     identifiers = tuple(f.value for f in findings if f.check == "identifier" and f.hit)
     nominative = any(f.check == "nominative" and f.hit for f in findings)
-    bounced = _bounced_reply(session, raw.data, mail, rules)
+    bounced = bounced_reply(session, raw.data, mail, rules)
     if bounced is not None:
         thread = Thread(bounced.case, f"avis de non-remise de notre réponse {bounced.outgoing_message_id}")
     else:
@@ -194,48 +162,11 @@ def _record(session: Session, raw: RawMail, mail: Mail, findings: tuple[Finding,
     session.add(_decision_row(message, case, decision, rules, now))
     status = _apply_decision(session, case, message, mail, decision, rules, now)
     if bounced is not None:
-        _flag_bounce(session, bounced, message, now)
+        flag_bounce(session, bounced, message, now)
     template = _queue_reply(session, case, message, decision, status, mail, rules, now)
     return Outcome(raw.origin, duplicate=False, action=decision.action, case_reference=case.reference,
                    case_status=case.status, reply_template=template, unparseable=bool(mail.unparseable),
                    without_verdict=lacks_verdict(findings))
-
-
-BOUNCE_SUPPRESSION = timedelta(days=30)
-
-
-def _bounced_reply(session: Session, data: bytes, mail: Mail, rules: Rules) -> ReplyRow | None:
-    """The reply of ours a delivery report (DSN) is about, if it is one."""
-    report_type = " ".join(mail.header("content-type")).lower()
-    sender = mail.sender.local_part if mail.sender else ""
-    is_report = "delivery-status" in report_type or sender in ("mailer-daemon", "postmaster")
-    if not is_report:
-        return None
-    pattern = re.compile(rb"<spl-pes\.[0-9a-f]{32}@" + re.escape(rules.domain.encode()) + rb">", re.IGNORECASE)
-    for found in pattern.finditer(data):
-        reply = session.scalars(select(ReplyRow).where(ReplyRow.outgoing_message_id == found.group().decode())).first()
-        if reply is not None:
-            return reply
-    return None
-
-
-def _flag_bounce(session: Session, reply: ReplyRow, message: MessageRow, now: datetime) -> None:
-    """Our reply bounced: tell the agents, and stop answering that address for a while."""
-    reply.status, reply.last_error = REPLY_BOUNCED, "non distribuée : avis de non-remise reçu"
-    case = reply.case
-    log_event(session, case, message, now, "reply_bounced", detail=f"{reply.template} à {reply.recipient} non distribuée ; "
-         f"plus de réponse automatique à cette adresse pendant {BOUNCE_SUPPRESSION.days} jours")
-    suppression = session.get(SuppressionRow, reply.recipient)
-    if suppression is None:
-        session.add(SuppressionRow(address=reply.recipient, until=now + BOUNCE_SUPPRESSION,
-                                   reason=f"notre réponse {reply.outgoing_message_id} n'a pas été distribuée",
-                                   case_id=case.id))
-    else:
-        suppression.until, suppression.case_id = now + BOUNCE_SUPPRESSION, case.id
-    if case.status not in (NEEDS_REVIEW, CLOSED):
-        log_event(session, case, message, now, "status_changed", old_status=case.status, new_status=NEEDS_REVIEW,
-             detail="notre réponse n'a pas pu être distribuée")
-        case.status, case.updated_at = NEEDS_REVIEW, now
 
 
 def _known_facts(session: Session, case: CaseRow | None) -> dict[str, Any] | None:
@@ -355,10 +286,3 @@ def _queue_reply(session: Session, case: CaseRow, message: MessageRow, decision:
     session.add(reply)
     log_event(session, case, message, now, "reply_queued", detail=f"{template} à {reply.recipient}")
     return template
-
-
-def log_event(session: Session, case: CaseRow | None, message: MessageRow | None, now: datetime, kind: str,
-         old_status: str | None = None, new_status: str | None = None, detail: str = "",
-         actor: str = ROBOT) -> None:
-    session.add(EventRow(case=case, message=message, at=now, actor=actor, kind=kind, old_status=old_status,
-                         new_status=new_status, detail=detail))

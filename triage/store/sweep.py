@@ -22,6 +22,7 @@ from ..config import CaseTimings
 from ..lifecycle import CLOSE, REMIND, REMINDER, SWEPT_STATUSES, due_step, explain, may_answer
 from ..rules import Rules
 from .database import Store, lock_requester
+from .events import log_event
 from .models import (
     CLOSED,
     REPLY_PENDING,
@@ -32,7 +33,6 @@ from .models import (
     MessageRow,
     ReplyRow,
 )
-from .recording import log_event
 
 
 @dataclass(frozen=True)
