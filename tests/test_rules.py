@@ -76,3 +76,30 @@ def test_every_pattern_family_matches_across_any_blank(family, blank):
     varied = phrase.replace(" ", blank)
     for pattern in spanning:
         assert pattern.search(varied), f"{family}: {pattern.pattern!r} misses {varied!r}"
+
+
+def rules_copy(tmp_path, file, old, new):
+    """The shipped rules in tmp_path, with one text replaced in one file."""
+    import shutil
+
+    from triage.rules import default_rules_dir
+
+    shutil.copytree(default_rules_dir(), tmp_path / "rules")
+    target = tmp_path / "rules" / file
+    text = target.read_text(encoding="utf-8")
+    assert old in text
+    target.write_text(text.replace(old, new, 1), encoding="utf-8")
+    return str(tmp_path / "rules")
+
+
+@pytest.mark.parametrize("file, old, new, says", [
+    ("keywords.toml", "bulk_markers =", "bulk_marker =", r"keywords\.toml: the key 'bulk_markers' is missing from "
+                                                         r"\[case_kind\] \(expected case_kind\.bulk_markers\)"),
+    ("departments.toml", 'mailbox = "ddfip07', 'boite = "ddfip07', r"departments\.toml: the key 'mailbox' is missing "
+                                                                    r"from \[departments\[0\]\]"),
+])
+def test_a_missing_or_misspelt_key_names_the_file_the_table_and_the_key(tmp_path, file, old, new, says):
+    from triage.errors import RulesError
+
+    with pytest.raises(RulesError, match=says):
+        load_rules(rules_copy(tmp_path, file, old, new))

@@ -13,6 +13,8 @@ from re import Pattern
 from typing import Any
 
 from .errors import RulesError
+from .patterns import compile_all, compile_pattern
+from .rules_tables import Table
 from .textnorm import WORD, fold
 
 RULE_FILES = ("departments.toml", "communes.toml", "generic_senders.toml", "keywords.toml", "language.toml")
@@ -125,13 +127,13 @@ def place_tokens(name: str) -> tuple[str, ...]:
 def load_rules(directory: str | None = None) -> Rules:
     """Read and compile the rules of a directory (default: the shipped ones)."""
     path = Path(directory) if directory else default_rules_dir()
-    raw: dict[str, dict[str, Any]] = {}
+    raw: dict[str, Table] = {}
     digest = hashlib.sha256()
     for name in RULE_FILES:
         file = path / name
         try:
             content = file.read_bytes()
-            raw[name] = tomllib.loads(content.decode("utf-8"))
+            raw[name] = Table(str(file), tomllib.loads(content.decode("utf-8")))
         except FileNotFoundError:
             raise RulesError(f"rules file missing: {file}") from None
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
@@ -143,101 +145,7 @@ def load_rules(directory: str | None = None) -> Rules:
         raise RulesError(f"rules in {path} are incomplete or invalid: {error!r}") from None
 
 
-def _compile(pattern: str) -> Pattern[str]:
-    """Compile one rules pattern: every pattern, alone or in a list, goes through here."""
-    flexible = flexible_spaces(pattern)
-    if flexible.startswith("\\b") and not flexible.startswith("\\b|"):
-        return WordStartPattern(flexible)  # type: ignore[return-value]
-    return re.compile(flexible)
-
-
-class WordStartPattern:
-    """A pattern that starts with \\b, searched without it, the boundary checked after.
-
-    Why: a leading \\b stops Python's regex engine from skipping ahead to the
-    characters a match can start with; on the long texts of real mail (disclaimers,
-    quoted history) that made the checks' scanning 2.4 times slower. A candidate
-    that does not start on a word boundary is dropped and the search resumes one
-    character further, so the matches are exactly re's.
-    """
-
-    __slots__ = ("pattern", "_exact", "_rest")
-
-    def __init__(self, pattern: str) -> None:
-        self.pattern = pattern
-        self._exact = re.compile(pattern)
-        self._rest = re.compile(pattern[2:])
-
-    def search(self, text: str, pos: int = 0, endpos: int | None = None) -> re.Match[str] | None:
-        """Like re.Pattern.search."""
-        end = len(text) if endpos is None else endpos
-        while True:
-            candidate = self._rest.search(text, pos, end)
-            if candidate is None:
-                return None
-            exact = self._exact.match(text, candidate.start(), end)
-            if exact is not None:
-                return exact
-            pos = candidate.start() + 1
-
-    def finditer(self, text: str, pos: int = 0, endpos: int | None = None):
-        """Like re.Pattern.finditer."""
-        end = len(text) if endpos is None else endpos
-        while pos <= end:
-            found = self.search(text, pos, end)
-            if found is None:
-                return
-            yield found
-            pos = found.end() if found.end() > found.start() else found.start() + 1
-
-    def match(self, text: str, pos: int = 0, endpos: int | None = None) -> re.Match[str] | None:
-        """Like re.Pattern.match."""
-        return self._exact.match(text, pos, len(text) if endpos is None else endpos)
-
-
-def flexible_spaces(pattern: str) -> str:
-    """A rules pattern with each literal space made to match any run of blanks.
-
-    Rules are written with single spaces ("mot de passe"); mail has double spaces,
-    tabs and blank-joined lines. " ?" and " *" become "\\s*", " +" and " " become
-    "\\s+"; spaces inside [...] stay as they are.
-    """
-    out: list[str] = []
-    index, in_class = 0, False
-    while index < len(pattern):
-        char = pattern[index]
-        if char == "\\":
-            out.append(pattern[index : index + 2])
-            index += 2
-            continue
-        if in_class:
-            in_class = char != "]"
-            out.append(char)
-        elif char == "[":
-            in_class = True
-            out.append(char)
-        elif char == " ":
-            follower = pattern[index + 1 : index + 2]
-            if follower in ("?", "*"):
-                out.append(r"\s*")
-                index += 1
-            elif follower == "+":
-                out.append(r"\s+")
-                index += 1
-            else:
-                out.append(r"\s+")
-        else:
-            out.append(char)
-        index += 1
-    return "".join(out)
-
-
-def _compile_all(patterns: list[str]) -> tuple[Pattern[str], ...]:
-    """Compile a list of rules patterns exactly as a single one (flexible spaces included)."""
-    return tuple(_compile(p) for p in patterns)
-
-
-def _build(directory: str, version: str, raw: dict[str, dict[str, Any]]) -> Rules:
+def _build(directory: str, version: str, raw: dict[str, Table]) -> Rules:
     departments_data = raw["departments.toml"]
     departments = tuple(
         Department(
@@ -265,35 +173,35 @@ def _build(directory: str, version: str, raw: dict[str, dict[str, Any]]) -> Rule
         commune_keys=commune_keys,
         generic_words=frozenset(senders["generic"]["words"]),
         generic_roots=tuple(senders["generic"]["roots"]),
-        generic_display=_compile_all(senders["generic"]["display_patterns"]),
-        automatic_senders=_compile_all(senders["automatic"]["senders"]),
-        automatic_subjects=_compile_all(senders["automatic"]["subjects"]),
+        generic_display=compile_all(senders["generic"]["display_patterns"]),
+        automatic_senders=compile_all(senders["automatic"]["senders"]),
+        automatic_subjects=compile_all(senders["automatic"]["subjects"]),
         precedence=frozenset(senders["automatic"]["precedence"]),
         autoreply_headers=tuple(senders["automatic"]["autoreply_headers"]),
         consumer_domains=frozenset(senders["consumer_domains"]["domains"]),
         vocabulary=frozenset(words["typos"]["vocabulary"]),
         abbreviations=dict(words["typos"]["abbreviations"]),
         protected=frozenset(words["typos"]["protected"]),
-        clause_separators=_compile(words["clauses"]["separators"]),
-        negations=_compile(words["clauses"]["negations"]),
-        negation_exceptions=_compile(words["clauses"]["negation_exceptions"]),
-        unclear=_compile_all(case_kind["unclear"]),
-        password_terms=_compile(case_kind["password_terms"]),
-        password_topic=_compile(case_kind["password_topic"]),
-        other_topics=_compile_all(case_kind["other_topics"]),
-        bulk_markers=_compile(case_kind["bulk_markers"]),
-        resolved=_compile(case_kind["resolved"]),
-        procedure_name=_compile(case_kind["procedure_name"]),
-        other_person=_compile_all(words["other_person"]["patterns"]),
+        clause_separators=compile_pattern(words["clauses"]["separators"]),
+        negations=compile_pattern(words["clauses"]["negations"]),
+        negation_exceptions=compile_pattern(words["clauses"]["negation_exceptions"]),
+        unclear=compile_all(case_kind["unclear"]),
+        password_terms=compile_pattern(case_kind["password_terms"]),
+        password_topic=compile_pattern(case_kind["password_topic"]),
+        other_topics=compile_all(case_kind["other_topics"]),
+        bulk_markers=compile_pattern(case_kind["bulk_markers"]),
+        resolved=compile_pattern(case_kind["resolved"]),
+        procedure_name=compile_pattern(case_kind["procedure_name"]),
+        other_person=compile_all(words["other_person"]["patterns"]),
         identifier_stop_words=frozenset(words["identifier"]["stop_words"]),
         identifier_placeholders=frozenset(words["identifier"]["placeholders"]),
-        secret_introducers=_compile(words["secrets"]["introducers"]),
+        secret_introducers=compile_pattern(words["secrets"]["introducers"]),
         not_secret=frozenset(words["secrets"]["not_secret"]),
-        created=_compile_all(words["department"]["created"]),
-        services=_compile(words["department"]["services"]),
-        commune_context=_compile(words["department"]["commune_context"]),
-        sent_here=_compile(words["department"]["sent_here"]),
-        not_postal=_compile(words["department"]["not_postal"]),
+        created=compile_all(words["department"]["created"]),
+        services=compile_pattern(words["department"]["services"]),
+        commune_context=compile_pattern(words["department"]["commune_context"]),
+        sent_here=compile_pattern(words["department"]["sent_here"]),
+        not_postal=compile_pattern(words["department"]["not_postal"]),
     )
 
 
