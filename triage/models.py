@@ -90,6 +90,9 @@ class Finding:
     value: Any  # an identifier, "expired", True/False, a department...
     evidence: str = ""
     hit: bool = True
+    # Which kind of sign it is, stable and kebab-case ("robot-sender"), for the report
+    # and the console to group by; the evidence is French prose for people.
+    code: str = ""
 
 
 @dataclass(frozen=True)

@@ -39,20 +39,6 @@ from .store.models import (
 from .waits import WaitFigures, wait_figures
 
 EXCERPT = 300  # characters of a message's (redacted) new text shown to agents
-# Why an automatic mail was ignored, from the evidence of the `automatic` check.
-IGNORED_BECAUSE = (
-    ("Auto-Submitted", "réponse automatique (Auto-Submitted)"),
-    ("Return-Path: <>", "expéditeur vide (Return-Path)"),
-    ("Content-Type: multipart/report", "avis de remise ou de lecture"),
-    ("list-", "liste de diffusion"),
-    ("Precedence", "envoi en nombre (Precedence)"),
-    ("x-auto", "réponse automatique (en-tête X-Auto…)"),
-    ("expéditeur automatique", "expéditeur automatique (noreply, MAILER-DAEMON…)"),
-    ("envoyé par notre boîte", "envoyé par l'une de nos boîtes"),
-    ("objet :", "objet d'absence ou d'avis automatique"),
-)
-
-
 @dataclass
 class CaseLine:
     """One case as the report shows it (all strings, ready to escape)."""
@@ -188,8 +174,8 @@ def case_line(case: CaseRow, now: datetime) -> CaseLine:
 def ignored_reason(message: MessageRow) -> str:
     """Why an automatic mail was ignored, in French, from its first robot signal."""
     findings = message.decision.findings if message.decision else []
-    evidence = next((f["evidence"] for f in findings if f["check"] == "automatic" and f.get("hit")), "")
-    return next((label for prefix, label in IGNORED_BECAUSE if evidence.startswith(prefix)), "autre signal automatique")
+    code = next((f.get("code", "") for f in findings if f["check"] == "automatic" and f.get("hit")), "")
+    return wording.IGNORED_BECAUSE.get(code, "autre signal automatique")  # decisions stored before codes: generic
 
 
 def departments_in_store(session: Session, rules: Rules) -> list[str]:

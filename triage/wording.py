@@ -106,3 +106,16 @@ TEMPLATE = {
     "resolved": "clôture",
     "reminder": "relance",
 }
+
+# Why an automatic mail was ignored, by the code of the `automatic` check's finding.
+IGNORED_BECAUSE = {
+    "auto-submitted": "réponse automatique (Auto-Submitted)",
+    "null-return-path": "expéditeur vide (Return-Path)",
+    "delivery-report": "avis de remise ou de lecture",
+    "mailing-list": "liste de diffusion",
+    "bulk-precedence": "envoi en nombre (Precedence)",
+    "autoreply-header": "réponse automatique (en-tête X-Auto…)",
+    "robot-sender": "expéditeur automatique (noreply, MAILER-DAEMON…)",
+    "our-mailbox": "envoyé par l'une de nos boîtes",
+    "robot-subject": "objet d'absence ou d'avis automatique",
+}

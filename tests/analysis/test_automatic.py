@@ -68,3 +68,21 @@ def test_automatic_mail_is_ignored_with_empty_request_fields(decision_of):
                            headers={"Auto-Submitted": "auto-replied"}, to=MAILBOX_07)
     assert decision.action == "ignore"
     assert (decision.case, decision.identifier, decision.identifiers, decision.phone_registered) == ("other", None, (), None)
+
+
+def test_every_robot_signal_carries_a_code_the_report_can_name(rules):
+    """The report groups ignored mail by the finding's code, never by its French prose."""
+    from pathlib import Path
+
+    from triage import wording
+    from triage.analysis import automatic
+    from triage.models import RawMail
+    from triage.parse import parse_mail
+
+    codes = set()
+    for path in sorted((Path(__file__).parents[1] / "data" / "automatic").glob("*.eml")):
+        for finding in automatic.check(parse_mail(RawMail(path.read_bytes(), path.name), rules), rules):
+            if finding.hit:
+                assert finding.code in wording.IGNORED_BECAUSE, (path.name, finding)
+                codes.add(finding.code)
+    assert len(codes) >= 5, codes

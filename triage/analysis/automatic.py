@@ -15,39 +15,39 @@ DESCRIPTION = (
 
 
 def check(mail: Mail, rules: Rules) -> list[Finding]:
-    """One hit per robot signal found, or a single miss."""
-    hits = [Finding(NAME, True, evidence) for evidence in _signals(mail, rules)]
+    """One hit per robot signal found (with its code), or a single miss."""
+    hits = [Finding(NAME, True, evidence, code=code) for code, evidence in _signals(mail, rules)]
     return hits or [Finding(NAME, False, "aucun signe de courrier automatique", hit=False)]
 
 
-def _signals(mail: Mail, rules: Rules) -> list[str]:
+def _signals(mail: Mail, rules: Rules) -> list[tuple[str, str]]:
     signals = []
     for value in mail.header("auto-submitted"):
         if value.strip().lower().split(";")[0] != "no":
-            signals.append(f"Auto-Submitted: {value.strip()}")
+            signals.append(("auto-submitted", f"Auto-Submitted: {value.strip()}"))
     if mail.return_path == "":
-        signals.append("Return-Path: <> (expéditeur vide)")
+        signals.append(("null-return-path", "Return-Path: <> (expéditeur vide)"))
     if mail.content_type == "multipart/report":
         report = next((v for v in mail.header("content-type")), "")
-        signals.append(f"Content-Type: {' '.join(report.split())[:120]}")
+        signals.append(("delivery-report", f"Content-Type: {' '.join(report.split())[:120]}"))
     for name, value in mail.headers:
         if name.startswith("list-"):
-            signals.append(f"{name}: {value.strip()[:120]}")
+            signals.append(("mailing-list", f"{name}: {value.strip()[:120]}"))
             break
     for value in mail.header("precedence"):
         if value.strip().lower() in rules.precedence:
-            signals.append(f"Precedence: {value.strip()}")
+            signals.append(("bulk-precedence", f"Precedence: {value.strip()}"))
     for name in rules.autoreply_headers:
         for value in mail.header(name):
             if value.strip().lower() not in ("no", "false", "0"):
-                signals.append(f"{name}: {value.strip()[:80]}")
+                signals.append(("autoreply-header", f"{name}: {value.strip()[:80]}"))
     if mail.sender:
         local = mail.sender.local_part
         if any(p.search(local) for p in rules.automatic_senders):
-            signals.append(f"expéditeur automatique {mail.sender.address}")
+            signals.append(("robot-sender", f"expéditeur automatique {mail.sender.address}"))
         if mail.sender.address in rules.mailboxes:
-            signals.append(f"envoyé par notre boîte {mail.sender.address}")
+            signals.append(("our-mailbox", f"envoyé par notre boîte {mail.sender.address}"))
     subject = fold(mail.subject).strip()
     if any(p.search(subject) for p in rules.automatic_subjects):
-        signals.append(f"objet : {mail.subject[:120]}")
+        signals.append(("robot-subject", f"objet : {mail.subject[:120]}"))
     return signals
