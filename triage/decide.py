@@ -6,11 +6,11 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 
 from .analysis.authentication import NO_VERDICT
-from .models import Decision, Finding, Mail
+from .models import Action, CaseKind, CheckName, Decision, Finding, Mail
 
 # When two messages of one case say different things, the stronger kind wins:
 # an expiry can only be handled by the DDFIP, whatever else was said.
-KIND_STRENGTH = {"expired": 3, "lost": 2, "unclear": 1, "other": 0}
+KIND_STRENGTH = {CaseKind.EXPIRED: 3, CaseKind.LOST: 2, CaseKind.UNCLEAR: 1, CaseKind.OTHER: 0}
 
 
 @dataclass(frozen=True)
@@ -47,22 +47,22 @@ class Facts:
         def hit(check: str) -> bool:
             return any(f.hit and f.check == check for f in findings)
 
-        mailbox = value("mailbox")
+        mailbox = value(CheckName.MAILBOX)
         return cls(
-            automatic=hit("automatic"),
-            unparseable=hit("unparseable"),
-            case=value("case-kind", "other"),
-            identifiers=tuple(f.value for f in findings if f.check == "identifier" and f.hit),
-            sender_nominative=bool(value("nominative", False)),
-            phone_registered=value("phone"),
-            self_service_failed=hit("self-service-failed"),
-            other_person=hit("other-person"),
+            automatic=hit(CheckName.AUTOMATIC),
+            unparseable=hit(CheckName.UNPARSEABLE),
+            case=value(CheckName.CASE_KIND, CaseKind.OTHER),
+            identifiers=tuple(f.value for f in findings if f.check == CheckName.IDENTIFIER and f.hit),
+            sender_nominative=bool(value(CheckName.NOMINATIVE, False)),
+            phone_registered=value(CheckName.PHONE),
+            self_service_failed=hit(CheckName.SELF_SERVICE_FAILED),
+            other_person=hit(CheckName.OTHER_PERSON),
             mailbox=mailbox[0] if mailbox else None,
             mailbox_department=mailbox[1] if mailbox else None,
-            account_department=value("department") if hit("department") else None,
-            password_disclosed=hit("password-disclosed"),
-            sender_authenticated=not hit("authentication") or (
-                not require_verdict and value("authentication") == NO_VERDICT),
+            account_department=value(CheckName.DEPARTMENT) if hit(CheckName.DEPARTMENT) else None,
+            password_disclosed=hit(CheckName.PASSWORD_DISCLOSED),
+            sender_authenticated=not hit(CheckName.AUTHENTICATION) or (
+                not require_verdict and value(CheckName.AUTHENTICATION) == NO_VERDICT),
         )
 
     def merged_with(self, known: Facts) -> Facts:
@@ -109,7 +109,7 @@ class Facts:
 class Rule:
     """One line of the policy."""
 
-    action: str
+    action: Action
     reason: str
     applies: Callable[[Facts], bool]
 
@@ -124,30 +124,30 @@ def _incomplete(f: Facts) -> bool:
 
 # Before a reply that acts on the request (self-service instructions, an
 # acknowledgement), the sender must be who the From says: else an agent checks.
-UNAUTHENTICATED = Rule("human_review", "expéditeur non authentifié (SPF, DKIM, DMARC) : à vérifier avant toute suite",
+UNAUTHENTICATED = Rule(Action.HUMAN_REVIEW, "expéditeur non authentifié (SPF, DKIM, DMARC) : à vérifier avant toute suite",
                        lambda f: not f.sender_authenticated and (_self_service_applies(f) or not _incomplete(f)))
 
 POLICY: tuple[Rule, ...] = (
-    Rule("ignore", "courrier automatique : jamais de réponse",
+    Rule(Action.IGNORE, "courrier automatique : jamais de réponse",
          lambda f: f.automatic),
-    Rule("human_review", "message illisible",
+    Rule(Action.HUMAN_REVIEW, "message illisible",
          lambda f: f.unparseable),
-    Rule("human_review", "pas une demande de mot de passe -xt",
+    Rule(Action.HUMAN_REVIEW, "pas une demande de mot de passe -xt",
          lambda f: f.case == "other"),
-    Rule("human_review", "plusieurs identifiants dans une même demande",
+    Rule(Action.HUMAN_REVIEW, "plusieurs identifiants dans une même demande",
          lambda f: len(f.identifiers) > 1),
     # A shared address (mairie@, secretariat@) writing about a colleague is the body
     # speaking for its own staff: decided like any request from a shared address.
-    Rule("human_review", "demande, depuis une adresse nominative, pour le compte d'une autre personne",
+    Rule(Action.HUMAN_REVIEW, "demande, depuis une adresse nominative, pour le compte d'une autre personne",
          lambda f: f.other_person and f.sender_nominative),
-    Rule("redirect_department", "compte créé dans un autre département",
+    Rule(Action.REDIRECT_DEPARTMENT, "compte créé dans un autre département",
          lambda f: f.wrong_department),
     UNAUTHENTICATED,
-    Rule("self_service", "mot de passe oublié et portable enregistré : l'auto-dépannage par SMS s'applique",
+    Rule(Action.SELF_SERVICE, "mot de passe oublié et portable enregistré : l'auto-dépannage par SMS s'applique",
          _self_service_applies),
-    Rule("request_info", "la procédure exige une adresse nominative et l'identifiant en -xt",
+    Rule(Action.REQUEST_INFO, "la procédure exige une adresse nominative et l'identifiant en -xt",
          _incomplete),
-    Rule("acknowledge", "demande complète, pour un agent",
+    Rule(Action.ACKNOWLEDGE, "demande complète, pour un agent",
          lambda f: True),
 )
 
@@ -165,12 +165,12 @@ def decide(mail: Mail, findings: tuple[Finding, ...], known: Facts | None = None
     rule = next(r for r in POLICY if r.applies(facts))
     robot_or_junk = facts.automatic or facts.unparseable
     missing = ()
-    if rule.action == "request_info":
+    if rule.action == Action.REQUEST_INFO:
         missing = tuple(name for name, absent in (
             ("nominative_sender", not facts.sender_nominative),
             ("identifier", not facts.identifiers),
         ) if absent)
-    department = facts.account_department if rule.action == "redirect_department" else (
+    department = facts.account_department if rule.action == Action.REDIRECT_DEPARTMENT else (
         facts.mailbox_department or facts.account_department)
     return Decision(
         action=rule.action,

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import LabelsError
-from .models import RawMail
+from .models import Action, RawMail
 from .pipeline import classify, decision_record
 from .rules import Rules
 
@@ -16,7 +16,7 @@ from .rules import Rules
 FIELDS = ("action", "case", "identifier", "identifiers", "department", "sender_nominative",
           "phone_registered", "missing", "warnings")
 _AS_SETS = ("identifiers", "warnings")
-ACTIONS = ("ignore", "human_review", "redirect_department", "self_service", "request_info", "acknowledge")
+ACTIONS = tuple(Action)
 
 
 @dataclass
@@ -81,10 +81,10 @@ def evaluate(directory: Path, rules: Rules) -> Evaluation:
 def _compare(result: Evaluation, name: str, expected: dict, got: dict) -> None:
     result.total += 1
     result.confusion[(expected["action"], got["action"])] += 1
-    if expected["action"] == "ignore":
+    if expected["action"] == Action.IGNORE:
         result.automatic_total += 1
-        result.automatic_ignored += got["action"] == "ignore"
-    elif got["action"] == "ignore":
+        result.automatic_ignored += got["action"] == Action.IGNORE
+    elif got["action"] == Action.IGNORE:
         result.human_ignored.append(name)
     for key in FIELDS:
         if key not in expected:

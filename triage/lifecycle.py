@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from .analysis.common import is_ours
 from .config import CaseTimings
 from .durations import french_days
-from .models import Decision
+from .models import Action, Decision
 from .rules import Rules
 from .store.models import (
     IGNORED,
@@ -30,22 +30,17 @@ from .store.models import (
 )
 
 # The status each decision moves its case to.
-STATUS_AFTER: dict[str, str] = {
-    "ignore": IGNORED,
-    "human_review": NEEDS_REVIEW,
-    "redirect_department": REDIRECTED,
-    "self_service": SELF_SERVICE_SENT,
-    "request_info": WAITING_REQUESTER,
-    "acknowledge": READY_FOR_AGENT,
+STATUS_AFTER: dict[Action, str] = {
+    Action.IGNORE: IGNORED,
+    Action.HUMAN_REVIEW: NEEDS_REVIEW,
+    Action.REDIRECT_DEPARTMENT: REDIRECTED,
+    Action.SELF_SERVICE: SELF_SERVICE_SENT,
+    Action.REQUEST_INFO: WAITING_REQUESTER,
+    Action.ACKNOWLEDGE: READY_FOR_AGENT,
 }
-# The reply template answering each decision; automatic mail gets nothing.
-REPLY_AFTER: dict[str, str] = {
-    "human_review": "human_review",
-    "redirect_department": "redirect_department",
-    "self_service": "self_service",
-    "request_info": "request_info",
-    "acknowledge": "acknowledge",
-}
+# The reply template answering each decision (templates/replies/<name>.*.j2);
+# automatic mail gets nothing.
+REPLY_AFTER: dict[Action, str] = {action: str(action) for action in Action if action != Action.IGNORE}
 
 
 def reply_for(decision: Decision, moved: bool, address: str, rules: Rules) -> str | None:

@@ -4,7 +4,45 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
+
+
+class Action(StrEnum):
+    """What the policy decides for a message (the order of decide.POLICY is the specification)."""
+
+    IGNORE = "ignore"
+    HUMAN_REVIEW = "human_review"
+    REDIRECT_DEPARTMENT = "redirect_department"
+    SELF_SERVICE = "self_service"
+    REQUEST_INFO = "request_info"
+    ACKNOWLEDGE = "acknowledge"
+
+
+class CheckName(StrEnum):
+    """The stable name of each check, as findings, stored decisions and wording carry it."""
+
+    UNPARSEABLE = "unparseable"
+    AUTOMATIC = "automatic"
+    MAILBOX = "mailbox"
+    NOMINATIVE = "nominative"
+    IDENTIFIER = "identifier"
+    CASE_KIND = "case-kind"
+    PHONE = "phone"
+    SELF_SERVICE_FAILED = "self-service-failed"
+    OTHER_PERSON = "other-person"
+    DEPARTMENT = "department"
+    PASSWORD_DISCLOSED = "password-disclosed"
+    AUTHENTICATION = "authentication"
+
+
+class CaseKind(StrEnum):
+    """Which procedure applies: expiry (the DDFIP resets it), loss, unclear, or not a -xt password."""
+
+    EXPIRED = "expired"
+    LOST = "lost"
+    UNCLEAR = "unclear"
+    OTHER = "other"
 
 
 @dataclass(frozen=True)
@@ -86,7 +124,7 @@ class Mail:
 class Finding:
     """What one check saw: a hit or a miss, with the span or header as evidence."""
 
-    check: str  # stable kebab-case name of the check
+    check: str  # stable kebab-case name of the check (a CheckName)
     value: Any  # an identifier, "expired", True/False, a department...
     evidence: str = ""
     hit: bool = True

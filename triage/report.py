@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from . import wording
 from .agent_view import local
+from .models import Action, CheckName
 from .replies import environment
 from .rules import Rules
 from .store.models import (
@@ -136,7 +137,7 @@ def case_line(case: CaseRow, now: datetime) -> CaseLine:
     findings = last.findings if last else []
     warnings = sorted({w for m in decided for w in m.decision.warnings})
     shown_warnings = [wording.WARNING.get(w, w) for w in warnings]
-    if any(m.decision.action == "redirect_department" for m in decided):
+    if any(m.decision.action == Action.REDIRECT_DEPARTMENT for m in decided):
         shown_warnings.append(wording.WARNING["wrong_department"])
     if any(m.parse_status != "ok" for m in case.messages):
         shown_warnings.append(wording.WARNING["unparseable"])
@@ -161,7 +162,7 @@ def case_line(case: CaseRow, now: datetime) -> CaseLine:
         nominative=case.requester_nominative,
         phone_label={True: "enregistré", False: "aucun"}.get(facts.get("phone_registered"), "non précisé"),
         reasons=[f"{wording.CHECK.get(f['check'], f['check'])} : {f['evidence']}"
-                 for f in findings if f.get("hit") and f.get("evidence") and f["check"] != "mailbox"],
+                 for f in findings if f.get("hit") and f.get("evidence") and f["check"] != CheckName.MAILBOX],
         warnings=list(dict.fromkeys(shown_warnings)),
         missing=[wording.MISSING.get(m, m) for m in (last.missing if last else [])],
         excerpt=" ".join(latest_text.split())[:EXCERPT],
@@ -174,7 +175,7 @@ def case_line(case: CaseRow, now: datetime) -> CaseLine:
 def ignored_reason(message: MessageRow) -> str:
     """Why an automatic mail was ignored, in French, from its first robot signal."""
     findings = message.decision.findings if message.decision else []
-    code = next((f.get("code", "") for f in findings if f["check"] == "automatic" and f.get("hit")), "")
+    code = next((f.get("code", "") for f in findings if f["check"] == CheckName.AUTOMATIC and f.get("hit")), "")
     return wording.IGNORED_BECAUSE.get(code, "autre signal automatique")  # decisions stored before codes: generic
 
 

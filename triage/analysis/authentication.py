@@ -24,11 +24,11 @@ from dataclasses import dataclass
 
 import authres
 
-from ..models import Finding, Mail
+from ..models import CheckName, Finding, Mail
 from ..rules import Rules
 from .common import within
 
-NAME = "authentication"
+NAME = CheckName.AUTHENTICATION
 DESCRIPTION = (
     "The sender's domain is not authenticated: no readable Authentication-Results with an SPF, DKIM or DMARC "
     "result from a trusted receiving server (missing), or DMARC failed, or no SPF/DKIM pass aligned with the "

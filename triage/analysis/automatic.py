@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from ..models import Finding, Mail
+from ..models import CheckName, Finding, Mail
 from ..rules import Rules
 from ..textnorm import fold
 
-NAME = "automatic"
+NAME = CheckName.AUTOMATIC
 DESCRIPTION = (
     "Automatic mail: Auto-Submitted other than 'no', null Return-Path, MAILER-DAEMON or "
     "postmaster, delivery reports and read receipts, List-* headers, Precedence "

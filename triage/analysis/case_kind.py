@@ -11,12 +11,12 @@ import re
 from dataclasses import replace
 
 from ..language import find_statement, load_lexicon
-from ..models import Finding, Mail
+from ..models import CheckName, Finding, Mail
 from ..rules import Rules
 from ..textnorm import Folded
 from .common import clause_bounds, evidence, requester_text, statements
 
-NAME = "case-kind"
+NAME = CheckName.CASE_KIND
 FRAMES = "case"
 DESCRIPTION = (
     "Case kind: expired (expiré, périmé, arrivé à échéance...) before lost (oublié, perdu, "

@@ -14,13 +14,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ..models import Finding, Mail
+from ..models import CheckName, Finding, Mail
 from ..rules import Rules
 from ..textnorm import WORD, Folded
 from .common import clause_bounds, requester_text
 from .mailbox import receiving_mailbox
 
-NAME = "department"
+NAME = CheckName.DEPARTMENT
 DESCRIPTION = (
     "Department where the account was created, when the text reveals one: an explicit "
     "statement, else a 'DDFIP de ...' service, else postal codes, communes, EPCI and "

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import re
 
-from ..models import Finding, Mail
+from ..models import CheckName, Finding, Mail
 from ..rules import Rules
 from ..textnorm import Folded
 from .common import requester_text
 
-NAME = "identifier"
+NAME = CheckName.IDENTIFIER
 DESCRIPTION = (
     "The -xt identifier(s), tolerant of case, spaces, '_', en dash and '- xt', in the "
     "subject, body, signature or the requester's own quoted message; normalised to "

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from ..models import Finding, Mail
+from ..models import CheckName, Finding, Mail
 from ..rules import Rules
 
-NAME = "mailbox"
+NAME = CheckName.MAILBOX
 DESCRIPTION = (
     "The receiving mailbox: given by the source, else found in To/Cc, else in "
     "Delivered-To, X-Original-To or a Received 'for' clause (the mailbox may be in Bcc)."

@@ -10,11 +10,11 @@ import re
 
 from rapidfuzz import fuzz
 
-from ..models import Address, Finding, Mail
+from ..models import Address, CheckName, Finding, Mail
 from ..rules import Rules
 from ..textnorm import WORD, fold
 
-NAME = "nominative"
+NAME = CheckName.NOMINATIVE
 DESCRIPTION = (
     "Nominative sender: the From address follows a person pattern (prenom.nom, p.nom, "
     "pnom, nom.prenom, with digits) or agrees with a person's display name; role words "

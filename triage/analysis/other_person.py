@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from ..models import Finding, Mail
+from ..models import CheckName, Finding, Mail
 from ..rules import Rules
 from .common import evidence, requester_text, statements
 
-NAME = "other-person"
+NAME = CheckName.OTHER_PERSON
 DESCRIPTION = (
     "The request concerns another person's account (the mayor's, a colleague's: 'son mot "
     "de passe', 'pour ma collègue'); the procedure wants the holder to write."

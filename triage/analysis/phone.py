@@ -9,11 +9,11 @@ account as its place) in one clause, stated or negated; "pas de portable".
 from __future__ import annotations
 
 from ..language import find_statement, load_lexicon
-from ..models import Finding, Mail
+from ..models import CheckName, Finding, Mail
 from ..rules import Rules
 from .common import requester_text
 
-NAME = "phone"
+NAME = CheckName.PHONE
 DESCRIPTION = (
     "Mobile number registered on the account: true when the writer says so (or that the "
     "SMS does not arrive), false when they say there is none, null when they say nothing."

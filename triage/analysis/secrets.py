@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from ..models import Finding, Mail
+from ..models import CheckName, Finding, Mail
 from ..rules import Rules
 
-NAME = "password-disclosed"
+NAME = CheckName.PASSWORD_DISCLOSED
 DESCRIPTION = (
     "A password written in the mail ('mon mot de passe actuel est ...', 'mdp : ...'): "
     "masked before anything is stored or shown, and flagged."

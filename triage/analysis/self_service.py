@@ -8,11 +8,11 @@ the procedure tried in vain, the registered number no longer the right one.
 from __future__ import annotations
 
 from ..language import find_statement, load_lexicon
-from ..models import Finding, Mail
+from ..models import CheckName, Finding, Mail
 from ..rules import Rules
 from .common import requester_text
 
-NAME = "self-service-failed"
+NAME = CheckName.SELF_SERVICE_FAILED
 FRAMES = "self_service_failed"
 DESCRIPTION = (
     "The self-service was tried and failed: no SMS received, temporary password refused, "

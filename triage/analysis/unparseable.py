@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from ..models import Finding, Mail
+from ..models import CheckName, Finding, Mail
 from ..rules import Rules
 
-NAME = "unparseable"
+NAME = CheckName.UNPARSEABLE
 DESCRIPTION = "The message could not be parsed (no headers, no valid From, broken MIME): human review."
 
 

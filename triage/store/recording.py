@@ -24,7 +24,7 @@ from ..analysis.common import is_ours
 from ..analysis.mailbox import receiving_mailbox
 from ..clock import paris_year
 from ..lifecycle import STATUS_AFTER, reply_for
-from ..models import Decision, Finding, Mail, Outcome, RawMail
+from ..models import CheckName, Decision, Finding, Mail, Outcome, RawMail
 from ..rules import Rules
 from .bounces import bounced_reply, flag_bounce
 from .conversations import Thread, find_case
@@ -133,8 +133,8 @@ def record_quarantined(store: Store, raw: RawMail, error: str, department: str, 
 def _record(session: Session, raw: RawMail, mail: Mail, findings: tuple[Finding, ...], policy: Policy, rules: Rules,
             now: datetime, key: str, raw_path: str | None, raw_note: str, uidvalidity: int | None,
             uid: int | None, mailbox_id: int | None) -> Outcome:
-    identifiers = tuple(f.value for f in findings if f.check == "identifier" and f.hit)
-    nominative = any(f.check == "nominative" and f.hit for f in findings)
+    identifiers = tuple(f.value for f in findings if f.check == CheckName.IDENTIFIER and f.hit)
+    nominative = any(f.check == CheckName.NOMINATIVE and f.hit for f in findings)
     bounced = bounced_reply(session, raw.data, mail, rules)
     if bounced is not None:
         thread = Thread(bounced.case, f"avis de non-remise de notre réponse {bounced.outgoing_message_id}")
