@@ -7,6 +7,7 @@ checks that these models and the migrations agree.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
@@ -29,34 +30,44 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 # headers, an unknown address): its cases and references carry this code.
 UNKNOWN_DEPARTMENT = "00"
 
-# Case statuses. Open: an agent or the requester still has something to do.
-NEW = "new"
-WAITING_REQUESTER = "waiting_requester"
-READY_FOR_AGENT = "ready_for_agent"
-NEEDS_REVIEW = "needs_review"
-SELF_SERVICE_SENT = "self_service_sent"
-REDIRECTED = "redirected"
-RESOLVED = "resolved"
-CLOSED = "closed"
-IGNORED = "ignored"
-STATUSES = (NEW, WAITING_REQUESTER, READY_FOR_AGENT, NEEDS_REVIEW, SELF_SERVICE_SENT, REDIRECTED,
-            RESOLVED, CLOSED, IGNORED)
-OPEN_STATUSES = (NEW, WAITING_REQUESTER, READY_FOR_AGENT, NEEDS_REVIEW, SELF_SERVICE_SENT, REDIRECTED)
+class Status(StrEnum):
+    """Case statuses. Open: an agent or the requester still has something to do."""
 
-# Reply statuses (the outbox): pending → sending → delivering → sent; or failed (5xx),
-# superseded (a newer reply replaced it before it left), suppressed (a safety rule),
-# bounced, dry_run (shadow mode: written to a file, never sent), unconfirmed (cut off
-# after the SMTP server may have accepted it: never sent again by itself).
-REPLY_PENDING = "pending"
-REPLY_SENDING = "sending"  # claimed; the SMTP server cannot have accepted it yet
-REPLY_DELIVERING = "delivering"  # the end of DATA is on its way: the server may accept it
-REPLY_UNCONFIRMED = "unconfirmed"
-REPLY_SENT = "sent"
-REPLY_FAILED = "failed"
-REPLY_SUPERSEDED = "superseded"
-REPLY_SUPPRESSED = "suppressed"
-REPLY_BOUNCED = "bounced"
-REPLY_DRY_RUN = "dry_run"
+    NEW = "new"
+    WAITING_REQUESTER = "waiting_requester"
+    READY_FOR_AGENT = "ready_for_agent"
+    NEEDS_REVIEW = "needs_review"
+    SELF_SERVICE_SENT = "self_service_sent"
+    REDIRECTED = "redirected"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+    IGNORED = "ignored"
+
+
+class ReplyStatus(StrEnum):
+    """Reply statuses (the outbox): pending → sending → delivering → sent; or failed
+    (5xx), superseded (a newer reply replaced it before it left), suppressed (a safety
+    rule), bounced, dry_run (shadow mode: written to a file, never sent), unconfirmed
+    (cut off after the SMTP server may have accepted it: never sent again by itself)."""
+
+    PENDING = "pending"
+    SENDING = "sending"  # claimed; the SMTP server cannot have accepted it yet
+    DELIVERING = "delivering"  # the end of DATA is on its way: the server may accept it
+    UNCONFIRMED = "unconfirmed"
+    SENT = "sent"
+    FAILED = "failed"
+    SUPERSEDED = "superseded"
+    SUPPRESSED = "suppressed"
+    BOUNCED = "bounced"
+    DRY_RUN = "dry_run"
+
+
+# The names the modules import (one vocabulary, the enums above).
+NEW, WAITING_REQUESTER, READY_FOR_AGENT, NEEDS_REVIEW, SELF_SERVICE_SENT, REDIRECTED, RESOLVED, CLOSED, IGNORED = Status
+STATUSES = tuple(Status)
+OPEN_STATUSES = (NEW, WAITING_REQUESTER, READY_FOR_AGENT, NEEDS_REVIEW, SELF_SERVICE_SENT, REDIRECTED)
+(REPLY_PENDING, REPLY_SENDING, REPLY_DELIVERING, REPLY_UNCONFIRMED, REPLY_SENT, REPLY_FAILED, REPLY_SUPERSEDED,
+ REPLY_SUPPRESSED, REPLY_BOUNCED, REPLY_DRY_RUN) = ReplyStatus
 
 
 class UTCDateTime(TypeDecorator):
