@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 
 from .clock import PARIS
 from .config import MailboxConfig, Server, Settings
-from .errors import MailboxError, TriageError
+from .errors import MailboxError, SmtpError, TriageError
 from .lifecycle import REMINDER
 from .mailbox import ImapMailbox
 from .owner import gone, new_owner
@@ -64,16 +64,6 @@ log = logging.getLogger(__name__)
 DAY = timedelta(hours=24)
 MAX_BACKOFF = timedelta(hours=6)
 CLAIM_TIMEOUT = timedelta(minutes=15)  # far above the SMTP timeout of one reply
-
-
-class SmtpError(TriageError):
-    """The SMTP server refused or could not be reached; `permanent` for a 5xx answer;
-    `uncertain` when the session broke after the final dot of DATA, before the answer."""
-
-    def __init__(self, message: str, permanent: bool, uncertain: bool = False) -> None:
-        super().__init__(message)
-        self.permanent = permanent
-        self.uncertain = uncertain
 
 
 class _FinalDotData:
