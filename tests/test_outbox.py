@@ -15,7 +15,7 @@ from tests.conftest import MAILBOX_07, build_eml
 from triage import clock
 from triage.cli import main
 from triage.config import load_settings
-from triage.outbox import Outbox
+from triage.outbox import Outbox, state
 from triage.rules import load_rules
 from triage.store.database import open_store
 from triage.store.models import CaseRow, ReplyRow, SuppressionRow
@@ -235,7 +235,7 @@ def crash_in(monkeypatch, config, target, name):
 
 def test_a_crash_before_the_final_dot_sends_it_once_later(dovecot, reply_config, smtp_sink, capsys, monkeypatch):
     dovecot.append("07", request(65))
-    crash_in(monkeypatch, reply_config, Outbox, "_delivering")
+    crash_in(monkeypatch, reply_config, state, "mark_delivering")
     assert smtp_sink.received == [], "the server never got the end of DATA"
     assert [s for _, s, _, _ in replies(reply_config)] == ["sending"]
     code, out = poll(reply_config, capsys)
@@ -247,7 +247,7 @@ def test_a_crash_before_the_final_dot_sends_it_once_later(dovecot, reply_config,
 def test_a_crash_after_the_final_dot_leaves_it_unconfirmed_never_resent(dovecot, reply_config, smtp_sink, capsys,
                                                                         monkeypatch):
     dovecot.append("07", request(70))
-    crash_in(monkeypatch, reply_config, Outbox, "_mark_sent")
+    crash_in(monkeypatch, reply_config, state, "mark_sent")
     assert len(smtp_sink.received) == 1 and [s for _, s, _, _ in replies(reply_config)] == ["delivering"]
     code, out = poll(reply_config, capsys)
     assert code == 0 and "1 unconfirmed" in out.out
@@ -272,7 +272,7 @@ def test_a_crash_before_the_copy_reaches_sent_keeps_it_sent_once(dovecot, reply_
 def test_a_live_pollers_claim_is_never_taken_over(dovecot, reply_config, smtp_sink, capsys, monkeypatch):
     dovecot.append("07", request(85))
     with monkeypatch.context() as patch, pytest.raises(SystemExit):
-        patch.setattr(Outbox, "_delivering", lambda *a: (_ for _ in ()).throw(SystemExit("stopped mid-send")))
+        patch.setattr(state, "mark_delivering", lambda *a: (_ for _ in ()).throw(SystemExit("stopped mid-send")))
         main(["--config", str(reply_config), "poll"])
     # This process is alive: its claim stands (another poller may be sending it right now).
     poll(reply_config, capsys)

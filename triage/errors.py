@@ -23,3 +23,12 @@ class ConfigError(TriageError):
 
 class MailboxError(TriageError):
     """An IMAP mailbox cannot be reached, logged into or used."""
+
+
+class SmtpError(TriageError):
+    """SMTP refused or unreachable: `permanent` for a 5xx; `uncertain` when cut after DATA's final dot."""
+
+    def __init__(self, message: str, permanent: bool, uncertain: bool = False) -> None:
+        super().__init__(message)
+        self.permanent = permanent
+        self.uncertain = uncertain

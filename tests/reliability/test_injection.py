@@ -53,20 +53,20 @@ def test_encoded_line_breaks_never_make_a_header_or_a_recipient(dovecot, reply_c
 def test_a_reply_that_cannot_be_built_is_failed_and_the_others_still_leave(dovecot, reply_config, smtp_sink, capsys,
                                                                            monkeypatch):
     from tests.conftest import build_eml
-    from triage import outbox
+    from triage.outbox import compose
 
     for number in (1, 2):
         data = build_eml("Mot de passe expiré, identifiant jdupont-xt", sender=f"agent{number}@mairie-lamastre.fr",
                          name=f"Agent {number}")
         dovecot.append("07", data.replace(b"<test-1@mairie-lamastre.fr>", f"<build-{number}@x>".encode()))
-    real_build = outbox.build_message
+    real_build = compose.build_message
 
     def fragile(content, *args, **kwargs):
         if content.recipient.startswith("agent1@"):
             raise ValueError("a value our templates cannot take")
         return real_build(content, *args, **kwargs)
 
-    monkeypatch.setattr(outbox, "build_message", fragile)
+    monkeypatch.setattr(compose, "build_message", fragile)
     main(["--config", str(reply_config), "poll", "--summary"])
     out = capsys.readouterr().out
     assert "1 sent" in out and "1 failed" in out
