@@ -265,27 +265,8 @@ def run_classify(args: argparse.Namespace) -> int:
         if args.json:
             print(json.dumps(record, ensure_ascii=False))
         else:
-            print(format_record(record))
+            print(agent_view.format_record(record))
     return 0
-
-
-def format_record(record: dict) -> str:
-    """A readable summary of one decision, for a terminal: no control from the mail."""
-    missing = f" (missing: {', '.join(record['missing'])})" if record["missing"] else ""
-    nominative = "nominative" if record["sender_nominative"] else "not nominative"
-    phone = {True: "registered", False: "none", None: "not said"}[record["phone_registered"]]
-    identifier = record["identifier"] or (", ".join(record["identifiers"]) or "none")
-    lines = [
-        record["file"],
-        f"  action      {record['action']}{missing}: {record['reason']}",
-        f"  case        {record['case']}   department {record['department'] or '?'}   mailbox {record['mailbox'] or '?'}",
-        f"  sender      {record['sender'] or '?'} ({nominative})   identifier {identifier}   mobile {phone}",
-    ]
-    if record["warnings"]:
-        lines.append(f"  warnings    {', '.join(record['warnings'])}")
-    for check, evidence in record["evidence"].items():
-        lines.append(f"  · {check}: {evidence}")
-    return printable_lines(lines)
 
 
 def run_eval(args: argparse.Namespace) -> int:
