@@ -10,8 +10,12 @@ import signal
 import sys
 import threading
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
+
+from sqlalchemy.orm import Session
 
 from . import agent_view, clock, durations
 from .config import DEFAULT_CONFIG, Settings, load_settings
@@ -29,7 +33,7 @@ from .report import report_departments, report_file, write_report
 from .rules import load_rules
 from .sources import file_source
 from .store import casework
-from .store.database import current_revision, head_revision, make_engine, open_store, upgrade
+from .store.database import Store, current_revision, head_revision, make_engine, open_store, upgrade
 from .store.models import OPEN_STATUSES, STATUSES
 from .store.sweep import plan_sweep, sweep_cases
 from .sweeper import sweep_now
@@ -235,6 +239,24 @@ def settings_of(args: argparse.Namespace, need_mailboxes: bool = False) -> Setti
     return settings
 
 
+@contextmanager
+def command_store(args: argparse.Namespace, need_mailboxes: bool = False) -> Iterator[tuple[Settings, Store]]:
+    """The command's settings and store; the store's connections are closed however the command ends."""
+    settings = settings_of(args, need_mailboxes)
+    store = open_store(settings.database_url)
+    try:
+        yield settings, store
+    finally:
+        store.dispose()
+
+
+@contextmanager
+def command_session(args: argparse.Namespace) -> Iterator[tuple[Settings, Session]]:
+    """The command's settings and one transaction of its store (the agents' commands)."""
+    with command_store(args) as (settings, store), store.transaction() as session:
+        yield settings, session
+
+
 def agent_of(args: argparse.Namespace) -> str:
     """Who acts: --agent, else the login name."""
     return args.agent or getpass.getuser()
@@ -338,13 +360,8 @@ def describe_outbox(report: OutboxReport, settings: Settings) -> str:
 
 def run_poll_imap(args: argparse.Namespace) -> int:
     """`triage poll`: one pass over every configured mailbox."""
-    settings = settings_of(args, need_mailboxes=True)
-    rules = load_rules(settings.rules_dir)
-    store = open_store(settings.database_url)
-    try:
-        results, swept, report = poll_all(settings, store, rules, args.dry_run)
-    finally:
-        store.dispose()
+    with command_store(args, need_mailboxes=True) as (settings, store):
+        results, swept, report = poll_all(settings, store, load_rules(settings.rules_dir), args.dry_run)
     if args.summary or sys.stdout.isatty():
         for result in results:
             if result.skipped:
@@ -369,32 +386,24 @@ def run_poll_imap(args: argparse.Namespace) -> int:
 
 def run_run(args: argparse.Namespace) -> int:
     """`triage run`: the daemon, until SIGTERM or SIGINT."""
-    settings = settings_of(args, need_mailboxes=True)
-    rules = load_rules(settings.rules_dir)
-    store = open_store(settings.database_url)
     stop = threading.Event()
 
     def request_stop(signum: int, _frame: object) -> None:
         logging.getLogger("triage").warning("signal %s: stopping", signal.Signals(signum).name)
         stop.set()
 
-    signal.signal(signal.SIGTERM, request_stop)
-    signal.signal(signal.SIGINT, request_stop)
-    try:
+    with command_store(args, need_mailboxes=True) as (settings, store):
+        rules = load_rules(settings.rules_dir)
+        signal.signal(signal.SIGTERM, request_stop)
+        signal.signal(signal.SIGINT, request_stop)
         run_daemon(settings, store, rules, stop, dry_run=args.dry_run)
-    finally:
-        store.dispose()
     return 0
 
 
 def run_outbox_status(args: argparse.Namespace) -> int:
     """`triage outbox status`."""
-    settings = settings_of(args)
-    store = open_store(settings.database_url)
-    try:
+    with command_store(args) as (settings, store):
         status = outbox_status(store, settings, clock.now())
-    finally:
-        store.dispose()
     print("replies: " + (", ".join(f"{name} {n}" for name, n in sorted(status.by_status.items())) or "none"))
     print(f"sent in the last hour: {status.sent_last_hour} (circuit breaker at {settings.replies.breaker_per_hour})")
     if status.breaker_open:
@@ -408,12 +417,8 @@ def run_outbox_status(args: argparse.Namespace) -> int:
 
 def run_outbox_send(args: argparse.Namespace) -> int:
     """`triage outbox send`."""
-    settings = settings_of(args)
-    store = open_store(settings.database_url)
-    try:
+    with command_store(args) as (settings, store):
         report = Outbox(store, settings, load_rules(settings.rules_dir), args.dry_run).flush(clock.now())
-    finally:
-        store.dispose()
     print(describe_outbox(report, settings))
     return 1 if report.breaker_open else 0
 
@@ -441,91 +446,60 @@ def run_db_status(args: argparse.Namespace) -> int:
     return 0 if current == head else 1
 
 
-def _with_store(args: argparse.Namespace):
-    settings = settings_of(args)
-    return settings, open_store(settings.database_url)
-
-
 def run_cases_list(args: argparse.Namespace) -> int:
     """`triage cases list`."""
-    _, store = _with_store(args)
-    try:
-        with store.transaction() as session:
-            statuses = None if args.all else args.status or list(OPEN_STATUSES)
-            cases = casework.list_cases(session, args.department, statuses)
-            if args.json:
-                for case in cases:
-                    print(json.dumps(agent_view.case_summary(case), ensure_ascii=False))
-            else:
-                print(agent_view.format_case_list(cases))
-    finally:
-        store.dispose()
+    with command_session(args) as (_, session):
+        statuses = None if args.all else args.status or list(OPEN_STATUSES)
+        cases = casework.list_cases(session, args.department, statuses)
+        if args.json:
+            for case in cases:
+                print(json.dumps(agent_view.case_summary(case), ensure_ascii=False))
+        else:
+            print(agent_view.format_case_list(cases))
     return 0
 
 
 def run_cases_show(args: argparse.Namespace) -> int:
     """`triage cases show REF`."""
-    _, store = _with_store(args)
-    try:
-        with store.transaction() as session:
-            case = casework.get_case(session, args.reference)
-            if args.json:
-                print(json.dumps(agent_view.case_detail(case), ensure_ascii=False, indent=2))
-            else:
-                print(agent_view.format_case(case))
-    finally:
-        store.dispose()
+    with command_session(args) as (_, session):
+        case = casework.get_case(session, args.reference)
+        if args.json:
+            print(json.dumps(agent_view.case_detail(case), ensure_ascii=False, indent=2))
+        else:
+            print(agent_view.format_case(case))
     return 0
 
 
 def run_cases_resolve(args: argparse.Namespace) -> int:
     """`triage cases resolve REF`."""
-    settings, store = _with_store(args)
-    try:
-        with store.transaction() as session:
-            case = casework.resolve(session, args.reference, agent_of(args), args.note,
-                                    load_rules(settings.rules_dir), clock.now())
-            print(f"{case.reference} : {agent_view.wording.STATUS[case.status]}.")
-    finally:
-        store.dispose()
+    with command_session(args) as (settings, session):
+        case = casework.resolve(session, args.reference, agent_of(args), args.note,
+                                load_rules(settings.rules_dir), clock.now())
+        print(f"{case.reference} : {agent_view.wording.STATUS[case.status]}.")
     return 0
 
 
 def run_cases_reopen(args: argparse.Namespace) -> int:
     """`triage cases reopen REF`."""
-    _, store = _with_store(args)
-    try:
-        with store.transaction() as session:
-            case = casework.reopen(session, args.reference, agent_of(args), clock.now())
-            print(f"{case.reference} : {agent_view.wording.STATUS[case.status]}.")
-    finally:
-        store.dispose()
+    with command_session(args) as (_, session):
+        case = casework.reopen(session, args.reference, agent_of(args), clock.now())
+        print(f"{case.reference} : {agent_view.wording.STATUS[case.status]}.")
     return 0
 
 
 def run_cases_note(args: argparse.Namespace) -> int:
     """`triage cases note REF TEXT`."""
-    _, store = _with_store(args)
-    try:
-        with store.transaction() as session:
-            case = casework.add_note(session, args.reference, agent_of(args), args.text, clock.now())
-            print(f"{case.reference} : note ajoutée.")
-    finally:
-        store.dispose()
+    with command_session(args) as (_, session):
+        case = casework.add_note(session, args.reference, agent_of(args), args.text, clock.now())
+        print(f"{case.reference} : note ajoutée.")
     return 0
 
 
 def run_cases_sweep(args: argparse.Namespace) -> int:
     """`triage cases sweep [--dry-run]`."""
-    settings, store = _with_store(args)
-    rules = load_rules(settings.rules_dir)
-    try:
-        if args.dry_run:
-            items = plan_sweep(store, settings.cases, rules, clock.now())
-        else:
-            items = sweep_cases(store, settings.cases, rules, clock.now())
-    finally:
-        store.dispose()
+    with command_store(args) as (settings, store):
+        sweep = plan_sweep if args.dry_run else sweep_cases
+        items = sweep(store, settings.cases, load_rules(settings.rules_dir), clock.now())
     lines = [item.line() for item in items]
     if args.dry_run:
         lines.append(f"Simulation : {len(items)} dossier(s) seraient modifiés ; rien n'a été modifié.")
@@ -538,19 +512,15 @@ def run_cases_sweep(args: argparse.Namespace) -> int:
 
 def run_report(args: argparse.Namespace) -> int:
     """`triage report`; with --email, one digest per department written (see send_digests)."""
-    settings = settings_of(args)
-    rules = load_rules(settings.rules_dir)
-    store = open_store(settings.database_url)
     now = clock.now()
-    out = args.out or settings.data_dir / "report"
-    try:
+    with command_store(args) as (settings, store):
+        rules = load_rules(settings.rules_dir)
+        out = args.out or settings.data_dir / "report"
         alerts = report_alerts(outbox_status(store, settings, now), settings)
         with store.transaction() as session:
             departments = report_departments(session, rules, args.department)
             written = write_report(session, rules, out, now, alerts, args.department,
                                    tuple(args.format or ("html", "csv")), settings.templates_dir)
-    finally:
-        store.dispose()
     for path in written:
         print(path)
     if args.email:
@@ -564,12 +534,8 @@ def run_report(args: argparse.Namespace) -> int:
 
 def run_purge(args: argparse.Namespace) -> int:
     """`triage purge --older-than AGE`."""
-    _, store = _with_store(args)
-    try:
-        with store.transaction() as session:
-            report = casework.purge(session, args.older_than, clock.now())
-    finally:
-        store.dispose()
+    with command_session(args) as (_, session):
+        report = casework.purge(session, args.older_than, clock.now())
     print(f"{report.messages} message texts erased, {report.raw_copies} raw copies deleted, "
           f"{report.kept_open} kept because their case is still open. Cases, decisions and events are kept.")
     return 0
