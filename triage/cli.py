@@ -9,7 +9,6 @@ import logging
 import signal
 import sys
 import threading
-from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
@@ -26,17 +25,16 @@ from .lifecycle import REMIND
 from .logs import configure_logging
 from .models import RawMail
 from .outbox import Outbox, OutboxReport, dry_run_directory, outbox_status
-from .pipeline import classify, decision_record, process_one
-from .poller import poll_all, run_daemon
+from .pipeline import classify, decision_record
+from .poller import MailboxResult, poll_all, run_daemon
 from .printable import printable_lines
 from .report import report_departments, report_file, write_report
 from .rules import load_rules
-from .sources import file_source
 from .store import casework
 from .store.database import Store, current_revision, head_revision, make_engine, open_store, upgrade
 from .store.models import OPEN_STATUSES, STATUSES
 from .store.sweep import plan_sweep, sweep_cases
-from .sweeper import sweep_now
+from .sweeper import SweepResult
 from .verdict_notice import verdict_line
 
 
@@ -302,42 +300,28 @@ def run_eval(args: argparse.Namespace) -> int:
 
 def run_poll(args: argparse.Namespace) -> int:
     """`triage poll`: the IMAP mailboxes, or a file source."""
+    with command_store(args, need_mailboxes=args.source is None) as (settings, store):
+        results, swept, report = poll_all(settings, store, load_rules(settings.rules_dir), args.dry_run,
+                                          args.source, args.mailbox)
     if args.source is None:
-        return run_poll_imap(args)
-    settings = settings_of(args)
-    rules = load_rules(settings.rules_dir)
-    store = open_store(settings.database_url)
-    counts: Counter[str] = Counter()
-    report = None
-    try:
-        for raw in file_source(args.source, args.mailbox):
-            try:
-                outcome = process_one(store, raw, rules, settings.raw_dir,
-                                      require_verdict=settings.authentication.require_verdict)
-            except Exception:  # noqa: BLE001 - logged; the message stays in the source for the next run
-                logging.getLogger("triage").exception("could not record %s", raw.origin)
-                counts["failed"] += 1
-                continue
-            counts["duplicate" if outcome.duplicate else "recorded"] += 1
-            if not outcome.duplicate:
-                counts[f"action:{outcome.action}"] += 1
-                counts["replies queued"] += bool(outcome.reply_template)
-                counts["without verdict"] += outcome.without_verdict
-        swept = sweep_now(settings, store, rules)
-        if args.dry_run or settings.smtp:
-            report = Outbox(store, settings, rules, args.dry_run).flush(clock.now())
-    finally:
-        store.dispose()
-    actions = ", ".join(f"{key[7:]} {n}" for key, n in sorted(counts.items()) if key.startswith("action:"))
-    print(f"{counts['recorded']} recorded ({actions or 'none'}), {counts['duplicate']} already recorded, "
-          f"{counts['failed']} failed; {counts['replies queued']} replies queued. Store: {settings.database_url}")
-    if counts["without verdict"]:
-        print(verdict_line(counts["without verdict"], settings.authentication.require_verdict, "recorded"))
+        return print_mailbox_poll(args, settings, results, swept, report)
+    return print_file_poll(settings, results[0], swept, report)
+
+
+def print_file_poll(settings: Settings, result: MailboxResult, swept: SweepResult,
+                    report: OutboxReport | None) -> int:
+    """The summary of `triage poll --source`, and its exit code."""
+    actions = ", ".join(f"{action} {n}" for action, n in sorted(result.actions.items()))
+    print(f"{result.recorded} recorded ({actions or 'none'}), {result.duplicates} already recorded, "
+          f"{result.unrecorded} failed; {result.replies_queued} replies queued. Store: {settings.database_url}")
+    if result.without_verdict:
+        print(verdict_line(result.without_verdict, settings.authentication.require_verdict, "recorded"))
     if swept.items or swept.error:
         print(swept.summary())
     if report is not None:
         print(describe_outbox(report, settings))
-    return 1 if counts["failed"] or swept.error or (report and report.breaker_open) else 0
+    failed = result.unrecorded or swept.error
+    return 1 if failed or (report and (report.breaker_open or report.store_failed)) else 0
 
 
 def describe_outbox(report: OutboxReport, settings: Settings) -> str:
@@ -358,10 +342,9 @@ def describe_outbox(report: OutboxReport, settings: Settings) -> str:
     return line + "."
 
 
-def run_poll_imap(args: argparse.Namespace) -> int:
-    """`triage poll`: one pass over every configured mailbox."""
-    with command_store(args, need_mailboxes=True) as (settings, store):
-        results, swept, report = poll_all(settings, store, load_rules(settings.rules_dir), args.dry_run)
+def print_mailbox_poll(args: argparse.Namespace, settings: Settings, results: list[MailboxResult],
+                       swept: SweepResult, report: OutboxReport) -> int:
+    """The summary of `triage poll` (on a terminal, or with --summary), and its exit code."""
     if args.summary or sys.stdout.isatty():
         for result in results:
             if result.skipped:
