@@ -1,4 +1,5 @@
-"""Cases as agents read them in a terminal (French), and as JSON for scripts.
+"""Cases as agents read them in a terminal (French), and as JSON for scripts; and the
+summary of one decision that `triage classify` prints.
 
 The terminal views hold text from mail: each line is made `printable` (no escape
 sequence, no carriage return, no line break but ours reaches the terminal).
@@ -125,4 +126,23 @@ def format_case(case: CaseRow) -> str:
         change = f" [{event.old_status or '—'} → {event.new_status}]" if event.new_status else ""
         lines.append(f"  {local(event.at)}  {event.actor:<12} {wording.EVENT.get(event.kind, event.kind)}{change}"
                      + (f" : {event.detail}" if event.detail else ""))
+    return printable_lines(lines)
+
+
+def format_record(record: dict) -> str:
+    """A readable summary of one decision, for a terminal: no control from the mail."""
+    missing = f" (missing: {', '.join(record['missing'])})" if record["missing"] else ""
+    nominative = "nominative" if record["sender_nominative"] else "not nominative"
+    phone = {True: "registered", False: "none", None: "not said"}[record["phone_registered"]]
+    identifier = record["identifier"] or (", ".join(record["identifiers"]) or "none")
+    lines = [
+        record["file"],
+        f"  action      {record['action']}{missing}: {record['reason']}",
+        f"  case        {record['case']}   department {record['department'] or '?'}   mailbox {record['mailbox'] or '?'}",
+        f"  sender      {record['sender'] or '?'} ({nominative})   identifier {identifier}   mobile {phone}",
+    ]
+    if record["warnings"]:
+        lines.append(f"  warnings    {', '.join(record['warnings'])}")
+    for check, evidence in record["evidence"].items():
+        lines.append(f"  · {check}: {evidence}")
     return printable_lines(lines)

@@ -1,39 +1,22 @@
-"""The `triage` command: thin subcommands; the only place errors become messages."""
+"""The `triage` command: thin subcommands; the only place errors become messages.
+
+Here: the parser (every command's help text, in one place) and `main`; the handlers
+are in `triage/commands/`, grouped by subject.
+"""
 
 from __future__ import annotations
 
 import argparse
-import getpass
-import json
-import logging
-import signal
 import sys
-import threading
-from collections import Counter
 from datetime import timedelta
 from pathlib import Path
 
-from . import agent_view, clock, durations
-from .config import DEFAULT_CONFIG, Settings, load_settings
-from .digest import report_alerts, send_digests
-from .errors import ConfigError, TriageError
-from .evaluate import evaluate, format_evaluation
-from .lifecycle import REMIND
+from . import durations
+from .commands import cases, database, files, mail
+from .config import DEFAULT_CONFIG
+from .errors import TriageError
 from .logs import configure_logging
-from .models import RawMail
-from .outbox import Outbox, OutboxReport, dry_run_directory, outbox_status
-from .pipeline import classify, decision_record, process_one
-from .poller import poll_all, run_daemon
-from .printable import printable_lines
-from .report import report_departments, report_file, write_report
-from .rules import load_rules
-from .sources import file_source
-from .store import casework
-from .store.database import current_revision, head_revision, make_engine, open_store, upgrade
-from .store.models import OPEN_STATUSES, STATUSES
-from .store.sweep import plan_sweep, sweep_cases
-from .sweeper import sweep_now
-from .verdict_notice import verdict_line
+from .store.models import STATUSES
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -64,7 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     classify_parser.add_argument("--json", action="store_true", help="one JSON object per line per message")
     classify_parser.add_argument("--mailbox", metavar="ADDRESS",
                                  help="the receiving mailbox, when the files do not show it")
-    classify_parser.set_defaults(command=run_classify)
+    classify_parser.set_defaults(command=files.run_classify)
 
     eval_parser = commands.add_parser(
         "eval", help="measure decisions against labelled mail (labels.jsonl)",
@@ -75,10 +58,10 @@ def build_parser() -> argparse.ArgumentParser:
     eval_parser.add_argument("--min-action", type=float, default=0.95, help="minimum action accuracy (0.95)")
     eval_parser.add_argument("--min-identifier", type=float, default=0.98,
                              help="minimum identifier accuracy (0.98)")
-    eval_parser.set_defaults(command=run_eval)
+    eval_parser.set_defaults(command=files.run_eval)
 
     checks_parser = commands.add_parser("checks", help="list the checks and what each looks for")
-    checks_parser.set_defaults(command=run_checks)
+    checks_parser.set_defaults(command=files.run_checks)
 
     poll_parser = commands.add_parser(
         "poll", help="one pass over every mailbox (or a file source), then exit",
@@ -93,7 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
                              help="print the summary even when not on a terminal (IMAP polls are quiet under cron)")
     poll_parser.add_argument("--dry-run", action="store_true",
                              help="shadow mode: record everything, write replies to files in the data dir, send nothing")
-    poll_parser.set_defaults(command=run_poll)
+    poll_parser.set_defaults(command=mail.run_poll)
 
     run_parser = commands.add_parser(
         "run", help="the daemon: watch every mailbox (IMAP IDLE, else interval polling)",
@@ -101,23 +84,23 @@ def build_parser() -> argparse.ArgumentParser:
                     "cleanly on SIGTERM or SIGINT.")
     run_parser.add_argument("--dry-run", action="store_true",
                             help="shadow mode: record everything, write replies to files in the data dir, send nothing")
-    run_parser.set_defaults(command=run_run)
+    run_parser.set_defaults(command=mail.run_run)
 
     outbox_parser = commands.add_parser("outbox", help="the replies waiting to leave: status, send")
     outbox_commands = outbox_parser.add_subparsers(required=True, metavar="ACTION")
     outbox_status = outbox_commands.add_parser(
         "status", help="replies by status, the circuit breaker, failures (exit 1 when sending is blocked)")
-    outbox_status.set_defaults(command=run_outbox_status)
+    outbox_status.set_defaults(command=mail.run_outbox_status)
     outbox_send = outbox_commands.add_parser("send", help="send the replies that are due now")
     outbox_send.add_argument("--dry-run", action="store_true", help="write them to files instead of sending")
-    outbox_send.set_defaults(command=run_outbox_send)
+    outbox_send.set_defaults(command=mail.run_outbox_send)
 
     db_parser = commands.add_parser("db", help="the store's schema version")
     db_commands = db_parser.add_subparsers(required=True, metavar="ACTION")
     upgrade_parser = db_commands.add_parser("upgrade", help="migrate the store to this version's schema")
-    upgrade_parser.set_defaults(command=run_db_upgrade)
+    upgrade_parser.set_defaults(command=database.run_db_upgrade)
     status_parser = db_commands.add_parser("status", help="show the store's schema version and the one needed")
-    status_parser.set_defaults(command=run_db_status)
+    status_parser.set_defaults(command=database.run_db_status)
 
     cases_parser = commands.add_parser("cases", help="the agents' view of cases: list, show, resolve, reopen, note")
     cases_commands = cases_parser.add_subparsers(required=True, metavar="ACTION")
@@ -128,31 +111,31 @@ def build_parser() -> argparse.ArgumentParser:
                        help=f"only these statuses: {', '.join(STATUSES)}")
     which.add_argument("--all", action="store_true", help="every case, open or not")
     list_parser.add_argument("--json", action="store_true", help="one JSON object per line")
-    list_parser.set_defaults(command=run_cases_list)
+    list_parser.set_defaults(command=cases.run_cases_list)
     show_parser = cases_commands.add_parser("show", help="a case with its messages, decisions, replies and events")
     show_parser.add_argument("reference", metavar="REF", help="the case reference, e.g. SPL-PES-07-2026-000123")
     show_parser.add_argument("--json", action="store_true", help="as JSON")
-    show_parser.set_defaults(command=run_cases_show)
+    show_parser.set_defaults(command=cases.run_cases_show)
     resolve_parser = cases_commands.add_parser("resolve", help="mark a case done and queue the closing reply")
     resolve_parser.add_argument("reference", metavar="REF", help="the case reference")
     resolve_parser.add_argument("--note", default="", metavar="TEXT", help="a note kept in the case history")
     resolve_parser.add_argument("--agent", metavar="NAME", help="who acts (default: the login name)")
-    resolve_parser.set_defaults(command=run_cases_resolve)
+    resolve_parser.set_defaults(command=cases.run_cases_resolve)
     reopen_parser = cases_commands.add_parser("reopen", help="put a finished or ignored case back to review")
     reopen_parser.add_argument("reference", metavar="REF", help="the case reference")
     reopen_parser.add_argument("--agent", metavar="NAME", help="who acts (default: the login name)")
-    reopen_parser.set_defaults(command=run_cases_reopen)
+    reopen_parser.set_defaults(command=cases.run_cases_reopen)
     note_parser = cases_commands.add_parser("note", help="add a note to a case's history")
     note_parser.add_argument("reference", metavar="REF", help="the case reference")
     note_parser.add_argument("text", metavar="TEXT", help="the note")
     note_parser.add_argument("--agent", metavar="NAME", help="who writes (default: the login name)")
-    note_parser.set_defaults(command=run_cases_note)
+    note_parser.set_defaults(command=cases.run_cases_note)
     sweep_parser = cases_commands.add_parser(
         "sweep", help="remind and close the cases whose requester has gone silent (also done by poll and run)",
         description="One line per case moved: reference, what, why. The reminders are queued in the outbox; "
                     "they leave with the next poll or `outbox send`.")
     sweep_parser.add_argument("--dry-run", action="store_true", help="only list what would change; change nothing")
-    sweep_parser.set_defaults(command=run_cases_sweep)
+    sweep_parser.set_defaults(command=cases.run_cases_sweep)
 
     report_parser = commands.add_parser(
         "report", help="the agents' queue report: HTML pages per department, an index, CSV",
@@ -164,13 +147,13 @@ def build_parser() -> argparse.ArgumentParser:
     report_parser.add_argument("--email", metavar="ADDRESS",
                                help="also mail each department's report to this address, one digest per department: "
                                     "its page as the body, its CSV attached (needs [smtp])")
-    report_parser.set_defaults(command=run_report)
+    report_parser.set_defaults(command=cases.run_report)
 
     purge_parser = commands.add_parser(
         "purge", help="erase message texts and raw copies past retention, keep the audit trail")
     purge_parser.add_argument("--older-than", required=True, type=parse_duration, metavar="AGE",
                               help="retention, e.g. 365d (days), 52w (weeks), 12h (hours)")
-    purge_parser.set_defaults(command=run_purge)
+    purge_parser.set_defaults(command=database.run_purge)
     for _, subcommand in subcommand_parsers(parser):
         add_global_options(subcommand, with_defaults=False)
     return parser
@@ -224,383 +207,6 @@ def parse_duration(text: str) -> timedelta:
         return durations.parse_duration(text)
     except ValueError as error:
         raise argparse.ArgumentTypeError(str(error)) from None
-
-
-def settings_of(args: argparse.Namespace, need_mailboxes: bool = False) -> Settings:
-    """Settings: the command line, then TRIAGE_* variables, then the configuration file."""
-    settings = load_settings(args.config, data_dir=args.data_dir, database_url=args.database_url,
-                             rules_dir=args.rules, require_file=need_mailboxes)
-    if need_mailboxes and not settings.mailboxes:
-        raise ConfigError(f"{settings.config_file}: no [[mailboxes]] to poll")
-    return settings
-
-
-def agent_of(args: argparse.Namespace) -> str:
-    """Who acts: --agent, else the login name."""
-    return args.agent or getpass.getuser()
-
-
-def message_files(paths: list[str]) -> list[str]:
-    """The files named, directories expanded to their .eml files (sorted)."""
-    files = []
-    for given in paths:
-        path = Path(given)
-        if path.is_dir():
-            files.extend(str(p) for p in sorted(path.rglob("*.eml")))
-        elif path.is_file():
-            files.append(given)
-        else:
-            raise TriageError(f"no such file or directory: {given}")
-    return files
-
-
-def run_classify(args: argparse.Namespace) -> int:
-    """`triage classify`: one decision per message."""
-    rules = load_rules(args.rules)
-    require_verdict = settings_of(args).authentication.require_verdict
-    for file in message_files(args.paths):
-        raw = RawMail(Path(file).read_bytes(), file, args.mailbox.lower() if args.mailbox else None)
-        mail, decision = classify(raw, rules, require_verdict)
-        record = decision_record(file, mail, decision)
-        if args.json:
-            print(json.dumps(record, ensure_ascii=False))
-        else:
-            print(format_record(record))
-    return 0
-
-
-def format_record(record: dict) -> str:
-    """A readable summary of one decision, for a terminal: no control from the mail."""
-    missing = f" (missing: {', '.join(record['missing'])})" if record["missing"] else ""
-    nominative = "nominative" if record["sender_nominative"] else "not nominative"
-    phone = {True: "registered", False: "none", None: "not said"}[record["phone_registered"]]
-    identifier = record["identifier"] or (", ".join(record["identifiers"]) or "none")
-    lines = [
-        record["file"],
-        f"  action      {record['action']}{missing}: {record['reason']}",
-        f"  case        {record['case']}   department {record['department'] or '?'}   mailbox {record['mailbox'] or '?'}",
-        f"  sender      {record['sender'] or '?'} ({nominative})   identifier {identifier}   mobile {phone}",
-    ]
-    if record["warnings"]:
-        lines.append(f"  warnings    {', '.join(record['warnings'])}")
-    for check, evidence in record["evidence"].items():
-        lines.append(f"  · {check}: {evidence}")
-    return printable_lines(lines)
-
-
-def run_eval(args: argparse.Namespace) -> int:
-    """`triage eval`: accuracy against labels."""
-    result = evaluate(args.directory, load_rules(args.rules))
-    print(format_evaluation(result))
-    below = (result.below("action", args.min_action) or result.below("identifier", args.min_identifier)
-             or result.automatic_ignored < result.automatic_total or bool(result.human_ignored))
-    return 1 if below else 0
-
-
-def run_poll(args: argparse.Namespace) -> int:
-    """`triage poll`: the IMAP mailboxes, or a file source."""
-    if args.source is None:
-        return run_poll_imap(args)
-    settings = settings_of(args)
-    rules = load_rules(settings.rules_dir)
-    store = open_store(settings.database_url)
-    counts: Counter[str] = Counter()
-    report = None
-    try:
-        for raw in file_source(args.source, args.mailbox):
-            try:
-                outcome = process_one(store, raw, rules, settings.raw_dir,
-                                      require_verdict=settings.authentication.require_verdict)
-            except Exception:  # noqa: BLE001 - logged; the message stays in the source for the next run
-                logging.getLogger("triage").exception("could not record %s", raw.origin)
-                counts["failed"] += 1
-                continue
-            counts["duplicate" if outcome.duplicate else "recorded"] += 1
-            if not outcome.duplicate:
-                counts[f"action:{outcome.action}"] += 1
-                counts["replies queued"] += bool(outcome.reply_template)
-                counts["without verdict"] += outcome.without_verdict
-        swept = sweep_now(settings, store, rules)
-        if args.dry_run or settings.smtp:
-            report = Outbox(store, settings, rules, args.dry_run).flush(clock.now())
-    finally:
-        store.dispose()
-    actions = ", ".join(f"{key[7:]} {n}" for key, n in sorted(counts.items()) if key.startswith("action:"))
-    print(f"{counts['recorded']} recorded ({actions or 'none'}), {counts['duplicate']} already recorded, "
-          f"{counts['failed']} failed; {counts['replies queued']} replies queued. Store: {settings.database_url}")
-    if counts["without verdict"]:
-        print(verdict_line(counts["without verdict"], settings.authentication.require_verdict, "recorded"))
-    if swept.items or swept.error:
-        print(swept.summary())
-    if report is not None:
-        print(describe_outbox(report, settings))
-    return 1 if counts["failed"] or swept.error or (report and report.breaker_open) else 0
-
-
-def describe_outbox(report: OutboxReport, settings: Settings) -> str:
-    """One line about what the outbox did."""
-    if report.dry_run:
-        return f"Replies: {report.dry_run} written to {dry_run_directory(settings)} (dry run, nothing sent)."
-    line = (f"Replies: {report.sent} sent, {report.retry_later} to retry, {report.failed} failed, "
-            f"{report.suppressed} suppressed, {report.held} held by the per-address limit")
-    if report.recovered:
-        line += f", {report.recovered} interrupted before the end of DATA, sent again"
-    if report.unconfirmed:
-        line += f", {report.unconfirmed} unconfirmed (cut off after the end of DATA: check, never resent)"
-    if report.store_failed:
-        line += ". " + "; ".join(report.errors)
-    if report.breaker_open:
-        line += (f". CIRCUIT BREAKER OPEN: {report.sent_last_hour} sent in the last hour "
-                 f"(limit {settings.replies.breaker_per_hour}); sending stopped")
-    return line + "."
-
-
-def run_poll_imap(args: argparse.Namespace) -> int:
-    """`triage poll`: one pass over every configured mailbox."""
-    settings = settings_of(args, need_mailboxes=True)
-    rules = load_rules(settings.rules_dir)
-    store = open_store(settings.database_url)
-    try:
-        results, swept, report = poll_all(settings, store, rules, args.dry_run)
-    finally:
-        store.dispose()
-    if args.summary or sys.stdout.isatty():
-        for result in results:
-            if result.skipped:
-                state = f"skipped ({result.skipped})"
-            else:
-                filed = ", ".join(f"{folder} {n}" for folder, n in sorted(result.filed.items())) or "nothing new"
-                state = (f"{result.recorded} recorded, {result.duplicates} already recorded, "
-                         f"{result.quarantined} quarantined; filed: {filed}")
-                if result.without_verdict:
-                    state += f"; {result.without_verdict} without an authentication verdict"
-                if result.error:
-                    state += f"; FAILED: {result.error}"
-            print(f"{result.address}: {state}")
-        without_verdict = sum(result.without_verdict for result in results)
-        if without_verdict:
-            print(verdict_line(without_verdict, settings.authentication.require_verdict, "recorded"))
-        print(swept.summary())
-        print(describe_outbox(report, settings))
-    failed = any(result.failed for result in results) or swept.error
-    return 1 if failed or report.breaker_open or report.store_failed else 0
-
-
-def run_run(args: argparse.Namespace) -> int:
-    """`triage run`: the daemon, until SIGTERM or SIGINT."""
-    settings = settings_of(args, need_mailboxes=True)
-    rules = load_rules(settings.rules_dir)
-    store = open_store(settings.database_url)
-    stop = threading.Event()
-
-    def request_stop(signum: int, _frame: object) -> None:
-        logging.getLogger("triage").warning("signal %s: stopping", signal.Signals(signum).name)
-        stop.set()
-
-    signal.signal(signal.SIGTERM, request_stop)
-    signal.signal(signal.SIGINT, request_stop)
-    try:
-        run_daemon(settings, store, rules, stop, dry_run=args.dry_run)
-    finally:
-        store.dispose()
-    return 0
-
-
-def run_outbox_status(args: argparse.Namespace) -> int:
-    """`triage outbox status`."""
-    settings = settings_of(args)
-    store = open_store(settings.database_url)
-    try:
-        status = outbox_status(store, settings, clock.now())
-    finally:
-        store.dispose()
-    print("replies: " + (", ".join(f"{name} {n}" for name, n in sorted(status.by_status.items())) or "none"))
-    print(f"sent in the last hour: {status.sent_last_hour} (circuit breaker at {settings.replies.breaker_per_hour})")
-    if status.breaker_open:
-        print("CIRCUIT BREAKER OPEN: sending is stopped; replies wait until the hourly count falls.")
-    if status.without_verdict:
-        print(verdict_line(status.without_verdict, settings.authentication.require_verdict, "in the last 24 hours"))
-    for line in status.failures:
-        print(line)
-    return 1 if status.breaker_open else 0
-
-
-def run_outbox_send(args: argparse.Namespace) -> int:
-    """`triage outbox send`."""
-    settings = settings_of(args)
-    store = open_store(settings.database_url)
-    try:
-        report = Outbox(store, settings, load_rules(settings.rules_dir), args.dry_run).flush(clock.now())
-    finally:
-        store.dispose()
-    print(describe_outbox(report, settings))
-    return 1 if report.breaker_open else 0
-
-
-def run_db_upgrade(args: argparse.Namespace) -> int:
-    """`triage db upgrade`."""
-    engine = make_engine(settings_of(args).database_url)
-    try:
-        before = current_revision(engine)
-        upgrade(engine)
-        print(f"schema {before or 'empty'} → {current_revision(engine)}")
-    finally:
-        engine.dispose()
-    return 0
-
-
-def run_db_status(args: argparse.Namespace) -> int:
-    """`triage db status`: exit 1 when the store needs an upgrade."""
-    engine = make_engine(settings_of(args).database_url)
-    try:
-        current, head = current_revision(engine), head_revision()
-    finally:
-        engine.dispose()
-    print(f"store schema: {current or 'empty'}; this version needs: {head}")
-    return 0 if current == head else 1
-
-
-def _with_store(args: argparse.Namespace):
-    settings = settings_of(args)
-    return settings, open_store(settings.database_url)
-
-
-def run_cases_list(args: argparse.Namespace) -> int:
-    """`triage cases list`."""
-    _, store = _with_store(args)
-    try:
-        with store.transaction() as session:
-            statuses = None if args.all else args.status or list(OPEN_STATUSES)
-            cases = casework.list_cases(session, args.department, statuses)
-            if args.json:
-                for case in cases:
-                    print(json.dumps(agent_view.case_summary(case), ensure_ascii=False))
-            else:
-                print(agent_view.format_case_list(cases))
-    finally:
-        store.dispose()
-    return 0
-
-
-def run_cases_show(args: argparse.Namespace) -> int:
-    """`triage cases show REF`."""
-    _, store = _with_store(args)
-    try:
-        with store.transaction() as session:
-            case = casework.get_case(session, args.reference)
-            if args.json:
-                print(json.dumps(agent_view.case_detail(case), ensure_ascii=False, indent=2))
-            else:
-                print(agent_view.format_case(case))
-    finally:
-        store.dispose()
-    return 0
-
-
-def run_cases_resolve(args: argparse.Namespace) -> int:
-    """`triage cases resolve REF`."""
-    settings, store = _with_store(args)
-    try:
-        with store.transaction() as session:
-            case = casework.resolve(session, args.reference, agent_of(args), args.note,
-                                    load_rules(settings.rules_dir), clock.now())
-            print(f"{case.reference} : {agent_view.wording.STATUS[case.status]}.")
-    finally:
-        store.dispose()
-    return 0
-
-
-def run_cases_reopen(args: argparse.Namespace) -> int:
-    """`triage cases reopen REF`."""
-    _, store = _with_store(args)
-    try:
-        with store.transaction() as session:
-            case = casework.reopen(session, args.reference, agent_of(args), clock.now())
-            print(f"{case.reference} : {agent_view.wording.STATUS[case.status]}.")
-    finally:
-        store.dispose()
-    return 0
-
-
-def run_cases_note(args: argparse.Namespace) -> int:
-    """`triage cases note REF TEXT`."""
-    _, store = _with_store(args)
-    try:
-        with store.transaction() as session:
-            case = casework.add_note(session, args.reference, agent_of(args), args.text, clock.now())
-            print(f"{case.reference} : note ajoutée.")
-    finally:
-        store.dispose()
-    return 0
-
-
-def run_cases_sweep(args: argparse.Namespace) -> int:
-    """`triage cases sweep [--dry-run]`."""
-    settings, store = _with_store(args)
-    rules = load_rules(settings.rules_dir)
-    try:
-        if args.dry_run:
-            items = plan_sweep(store, settings.cases, rules, clock.now())
-        else:
-            items = sweep_cases(store, settings.cases, rules, clock.now())
-    finally:
-        store.dispose()
-    lines = [item.line() for item in items]
-    if args.dry_run:
-        lines.append(f"Simulation : {len(items)} dossier(s) seraient modifiés ; rien n'a été modifié.")
-    else:
-        reminded = sum(item.action == REMIND for item in items)
-        lines.append(f"{reminded} relance(s) préparée(s), {len(items) - reminded} dossier(s) clos.")
-    print(printable_lines(lines))
-    return 0
-
-
-def run_report(args: argparse.Namespace) -> int:
-    """`triage report`; with --email, one digest per department written (see send_digests)."""
-    settings = settings_of(args)
-    rules = load_rules(settings.rules_dir)
-    store = open_store(settings.database_url)
-    now = clock.now()
-    out = args.out or settings.data_dir / "report"
-    try:
-        alerts = report_alerts(outbox_status(store, settings, now), settings)
-        with store.transaction() as session:
-            departments = report_departments(session, rules, args.department)
-            written = write_report(session, rules, out, now, alerts, args.department,
-                                   tuple(args.format or ("html", "csv")), settings.templates_dir)
-    finally:
-        store.dispose()
-    for path in written:
-        print(path)
-    if args.email:
-        files = {code: [path for path in (report_file(out, code, ".html"), report_file(out, code, ".csv"))
-                        if path in written] for code in departments}
-        send_digests(settings, rules, args.email, files, now)
-        for code in departments:
-            print(f"digest sent to {args.email}: {code}")
-    return 0
-
-
-def run_purge(args: argparse.Namespace) -> int:
-    """`triage purge --older-than AGE`."""
-    _, store = _with_store(args)
-    try:
-        with store.transaction() as session:
-            report = casework.purge(session, args.older_than, clock.now())
-    finally:
-        store.dispose()
-    print(f"{report.messages} message texts erased, {report.raw_copies} raw copies deleted, "
-          f"{report.kept_open} kept because their case is still open. Cases, decisions and events are kept.")
-    return 0
-
-
-def run_checks(args: argparse.Namespace) -> int:
-    """`triage checks`: the registry, for people writing rules."""
-    from .analysis import CHECKS
-
-    for check in CHECKS:
-        print(f"{check.name}\n  {check.description}")
-    return 0
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""Polling the IMAP mailboxes: once (cron, systemd timer) or for ever (daemon, IDLE).
+"""Polling the IMAP mailboxes: once (cron, systemd timer) or for ever (daemon, IDLE);
+and a file source (`poll --source`), once, through the same pass.
 
 Per mailbox: take the lease in the store, compare UIDVALIDITY, fetch what is above
 the last UID filed in batches, record each message (one transaction), file the
@@ -13,8 +14,10 @@ from __future__ import annotations
 import logging
 import sys
 import threading
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 
 from sqlalchemy.exc import SQLAlchemyError
 from tqdm import tqdm
@@ -28,6 +31,7 @@ from .outbox import Outbox, OutboxReport
 from .owner import new_owner
 from .pipeline import process_one
 from .rules import Rules
+from .sources import file_source
 from .store import mailboxes
 from .store.database import Store
 from .store.recording import record_quarantined
@@ -66,6 +70,20 @@ class MailboxResult:
     filed: dict[str, int] = field(default_factory=dict)
     skipped: str | None = None  # held by another poller
     error: str | None = None
+    unrecorded: int = 0  # a file source's messages that failed: they stay in the source for the next run
+    actions: Counter[str] = field(default_factory=Counter)  # the new messages' actions
+    replies_queued: int = 0
+
+    def count(self, outcome: Outcome) -> None:
+        """Count one message recorded, or found already recorded."""
+        if outcome.duplicate:
+            self.duplicates += 1
+        else:
+            self.recorded += 1
+            self.actions[str(outcome.action)] += 1
+            self.replies_queued += bool(outcome.reply_template)
+        self.quarantined += outcome.quarantined
+        self.without_verdict += outcome.without_verdict
 
     @property
     def failed(self) -> bool:
@@ -99,12 +117,7 @@ def process_mailbox(box: ImapMailbox, settings: Settings, store: Store, rules: R
             destinations: dict[str, list[int]] = {}
             for uid, (data, arrived) in box.fetch(batch).items():
                 outcome = _record(data, uid, box, settings, store, rules, arrived)
-                if outcome.duplicate:
-                    result.duplicates += 1
-                else:
-                    result.recorded += 1
-                result.quarantined += outcome.quarantined
-                result.without_verdict += outcome.without_verdict
+                result.count(outcome)
                 destinations.setdefault(folder_for(outcome, folders), []).append(uid)
                 bar.update()
             # Every decision of the batch is committed: file them, one command per folder.
@@ -184,13 +197,35 @@ def _release_lease(store: Store, address: str, owner: str) -> None:
         log.warning("%s: lease not released: %s", address, _first_line(error))
 
 
-def poll_all(settings: Settings, store: Store, rules: Rules,
-             dry_run: bool = False) -> tuple[list[MailboxResult], SweepResult, OutboxReport]:
-    """One pass over every configured mailbox (a failing one does not stop the others),
-    then the sweep of silent cases, then the outbox (a reminder leaves in the same run)."""
-    owner = new_owner()
-    results = [poll_mailbox(config, settings, store, rules, owner) for config in settings.mailboxes]
+def poll_source(path: Path, address: str | None, settings: Settings, store: Store, rules: Rules) -> MailboxResult:
+    """One pass over a file source (a folder of .eml, a Maildir, an mbox): nothing is filed,
+    and a message that fails is logged and left in the source for the next run."""
+    result = MailboxResult(str(path))
+    for raw in file_source(path, address):
+        try:
+            outcome = process_one(store, raw, rules, settings.raw_dir,
+                                  require_verdict=settings.authentication.require_verdict)
+        except Exception:  # noqa: BLE001 - logged; the message stays in the source for the next run
+            log.exception("could not record %s", raw.origin)
+            result.unrecorded += 1
+            continue
+        result.count(outcome)
+    return result
+
+
+def poll_all(settings: Settings, store: Store, rules: Rules, dry_run: bool = False, source: Path | None = None,
+             source_mailbox: str | None = None) -> tuple[list[MailboxResult], SweepResult, OutboxReport | None]:
+    """One pass over every configured mailbox (a failing one does not stop the others), or
+    over a file source; then the sweep of silent cases, then the outbox (a reminder leaves
+    in the same run). After a file source, replies leave only in a dry run or with [smtp]."""
+    if source is None:
+        owner = new_owner()
+        results = [poll_mailbox(config, settings, store, rules, owner) for config in settings.mailboxes]
+    else:
+        results = [poll_source(source, source_mailbox, settings, store, rules)]
     swept = sweep_now(settings, store, rules)
+    if source is not None and not (dry_run or settings.smtp):
+        return results, swept, None
     try:
         report = Outbox(store, settings, rules, dry_run).flush(clock.now())
     except SQLAlchemyError as error:
