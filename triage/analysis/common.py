@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from re import Pattern
 
+from ..language import Statement, find_statement, load_lexicon
 from ..models import Mail, QuotedPart
 from ..rules import Rules
 from ..textnorm import Folded, fold, fold_with_corrections
@@ -91,6 +92,18 @@ def is_requesters_own(part: QuotedPart, mail: Mail, rules: Rules) -> bool:
 # any separator (a subject of "expiré expiré expiré..."), each keyword rescanned the
 # whole text and 20,000 characters took seconds.
 CLAUSE_LIMIT = 500
+
+
+def requester_statement(mail: Mail, rules: Rules, frames: str) -> Statement | None:
+    """A frame of rules/language.toml stated by the requester: in this message, else in
+    their own earlier message quoted below it."""
+    texts = requester_text(mail, rules)
+    lexicon = load_lexicon(rules.directory)
+    for text in (texts.new, texts.own_history):
+        said = find_statement(text, frames, rules.clause_separators, lexicon)
+        if said is not None:
+            return said
+    return None
 
 
 def clause_bounds(text: str, start: int, end: int, rules: Rules) -> tuple[int, int]:

@@ -8,10 +8,9 @@ account as its place) in one clause, stated or negated; "pas de portable".
 
 from __future__ import annotations
 
-from ..language import find_statement, load_lexicon
 from ..models import CheckName, Finding, Mail
 from ..rules import Rules
-from .common import requester_text
+from .common import requester_statement, requester_text
 
 NAME = CheckName.PHONE
 DESCRIPTION = (
@@ -22,12 +21,9 @@ DESCRIPTION = (
 
 def check(mail: Mail, rules: Rules) -> list[Finding]:
     """True, False or None, with the clause that said it as evidence."""
-    texts = requester_text(mail, rules)
-    if rules.bulk_markers.search(texts.new.text):
+    if rules.bulk_markers.search(requester_text(mail, rules).new.text):
         return [Finding(NAME, None, "envoi en nombre : rien sur le portable du demandeur", hit=False)]
-    lexicon = load_lexicon(rules.directory)
-    for text in (texts.new, texts.own_history):
-        said = find_statement(text, NAME, rules.clause_separators, lexicon)
-        if said is not None:
-            return [Finding(NAME, said.value, f"{said.why} : {said.evidence}")]
+    said = requester_statement(mail, rules, "phone")
+    if said is not None:
+        return [Finding(NAME, said.value, f"{said.why} : {said.evidence}")]
     return [Finding(NAME, None, "rien sur un numéro de portable", hit=False)]

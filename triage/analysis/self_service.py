@@ -7,10 +7,9 @@ the procedure tried in vain, the registered number no longer the right one.
 
 from __future__ import annotations
 
-from ..language import find_statement, load_lexicon
 from ..models import CheckName, Finding, Mail
 from ..rules import Rules
-from .common import requester_text
+from .common import requester_statement
 
 NAME = CheckName.SELF_SERVICE_FAILED
 FRAMES = "self_service_failed"
@@ -22,10 +21,7 @@ DESCRIPTION = (
 
 def check(mail: Mail, rules: Rules) -> list[Finding]:
     """True with the clause that said it, or a miss."""
-    texts = requester_text(mail, rules)
-    lexicon = load_lexicon(rules.directory)
-    for text in (texts.new, texts.own_history):
-        said = find_statement(text, FRAMES, rules.clause_separators, lexicon)
-        if said is not None:
-            return [Finding(NAME, True, f"{said.why} : {said.evidence}")]
+    said = requester_statement(mail, rules, FRAMES)
+    if said is not None:
+        return [Finding(NAME, True, f"{said.why} : {said.evidence}")]
     return [Finding(NAME, False, "pas d'échec de l'auto-dépannage signalé", hit=False)]

@@ -62,13 +62,9 @@ class Clause:
         return frozenset(m.concept for m in self.mentions)
 
 
-def clauses(text: Folded, separators: re.Pattern[str], lexicon: Lexicon) -> tuple[Clause, ...]:
-    """Every clause of a folded text, in order (cached per text)."""
-    return _clauses(text, separators, lexicon)
-
-
 @lru_cache(maxsize=64)
-def _clauses(text: Folded, separators: re.Pattern[str], lexicon: Lexicon) -> tuple[Clause, ...]:
+def clauses(text: Folded, separators: re.Pattern[str], lexicon: Lexicon) -> tuple[Clause, ...]:
+    """Every clause of a folded text, in order (cached: each check asks for the same text)."""
     found: list[Clause] = []
     start, new_sentence, end = 0, True, len(text.text)
     before: tuple[list[str], bool] = ([], False)  # the last clause's words, and whether it was read

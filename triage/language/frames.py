@@ -26,29 +26,25 @@ class Statement:
 
 
 def find_statement(text: Folded, check: str, separators: re.Pattern[str], lexicon: Lexicon) -> Statement | None:
-    """The first frame of the check, in rule order, found in any clause of the text."""
+    """The first frame of the check, in rule order, found in any clause of the text
+    (a clause that points back is read with the one before it)."""
     read = clauses(text, separators, lexicon)
     speaking = [index for index, clause in enumerate(read) if clause.mentions]  # most lines say nothing
     for frame in lexicon.frames.get(check, ()):
-        needed = frame.required
         for index in speaking:
             clause = read[index]
-            mentions, start = clause.mentions, clause.start
+            if matches(frame, clause.mentions, clause.concepts):
+                return Statement(frame.value, frame.why, text.excerpt(clause.start, clause.end))
             if clause.refers_back and index and not clause.new_sentence:
-                before = read[index - 1]
-                if not matches(frame, mentions, needed, clause.concepts):
-                    # "… un numéro de portable, mais je n'en ai jamais donné"
-                    mentions, start = before.mentions + mentions, before.start
-            if matches(frame, mentions, needed, frozenset(m.concept for m in mentions)):
-                return Statement(frame.value, frame.why, text.excerpt(start, clause.end))
+                before = read[index - 1]  # "… un numéro de portable, mais je n'en ai jamais donné"
+                if matches(frame, before.mentions + clause.mentions, before.concepts | clause.concepts):
+                    return Statement(frame.value, frame.why, text.excerpt(before.start, clause.end))
     return None
 
 
-def matches(frame: Frame, mentions: tuple[Mention, ...], needed: frozenset[str] | None = None,
-            present: frozenset[str] | None = None) -> bool:
-    """Does a clause's set of mentions fit the frame?"""
-    present = frozenset(m.concept for m in mentions) if present is None else present
-    if not (frame.required if needed is None else needed) <= present:
+def matches(frame: Frame, mentions: tuple[Mention, ...], present: frozenset[str]) -> bool:
+    """Do a clause's mentions (`present`: their concepts) fit the frame?"""
+    if not frame.required <= present:
         return False
     stated = {m.concept for m in mentions if m.stated}
     return (all(c in stated for c in frame.all)

@@ -17,12 +17,10 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from ..config import CaseTimings
-
-# The recording's own helper, so that both write the case history the same way.
 from ..lifecycle import CLOSE, REMIND, REMINDER, SWEPT_STATUSES, due_step, explain, may_answer
 from ..rules import Rules
 from .database import Store, lock_requester
-from .events import log_event
+from .events import log_event  # the recording's own: both write the case history the same way
 from .models import (
     CLOSED,
     REPLY_PENDING,
