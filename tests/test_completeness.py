@@ -80,3 +80,11 @@ def test_rules_files_are_valid_and_patterns_are_single(file):
         # Unbounded "any character" runs make hostile mail quadratic: bound them.
         assert ".*" not in text and ".+" not in text, text
     assert file.name in README
+
+
+def test_every_package_of_the_code_ships_in_the_wheel():
+    """pyproject lists packages by hand (the data packages need it): a new folder of
+    code left out would work in the editable install and be missing once installed."""
+    listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    code = {".".join(init.parent.relative_to(ROOT).parts) for init in (ROOT / "triage").rglob("__init__.py")}
+    assert code - listed == set()
