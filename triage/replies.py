@@ -60,6 +60,7 @@ class ReplyContent:
     in_reply_to: str  # the requester's message we answer, or ""
     references: tuple[str, ...]
     closes_on: str = ""  # a reminder: the day (Paris, "14/04/2026") the case closes without an answer
+    agent_text: str = ""  # a sentence an agent added (console): written as given, escaped in HTML
 
 
 @lru_cache(maxsize=8)
@@ -102,6 +103,7 @@ def template_context(content: ReplyContent, rules: Rules) -> dict:
         "account_mailbox": account.mailbox if account else "",
         "portal_url": PORTAL_URL,
         "closes_on": content.closes_on,
+        "agent_text": content.agent_text,
     }
 
 

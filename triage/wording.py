@@ -50,6 +50,11 @@ EVENT = {
     "reply_bounced": "réponse non distribuée (retour à l'expéditeur)",
     "reply_unconfirmed": "envoi de la réponse interrompu : réception non confirmée, jamais renvoyée",
     "reminder_queued": "relance préparée (demandeur sans nouvelles)",
+    "corrected": "décision corrigée par un agent",
+    "department_changed": "dossier transféré dans la file d'un autre département",
+    "taken": "pris en charge",
+    "released": "remis dans la file",
+    "reply_settled": "réponse non confirmée vérifiée par un agent",
 }
 
 REPLY_STATUS = {

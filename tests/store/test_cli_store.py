@@ -89,8 +89,8 @@ def test_resolve_reopen_and_note_are_audited(data_dir, capsys):
     assert run(data_dir, capsys, "cases", "note", reference, "rappelé par téléphone", "--agent", "c.durand")[0] == 0
     _, out, _ = run(data_dir, capsys, "cases", "show", reference, "--json")
     events = [(e["actor"], e["kind"]) for e in json.loads(out)["events"]]
-    assert [e for e in events if e[0] == "c.durand"] == [("c.durand", "note"), ("c.durand", "resolved"),
-                                                          ("c.durand", "reopened"), ("c.durand", "note")]
+    assert [e for e in events if e[0] == "c.durand"] == [("c.durand", "note"), ("c.durand", "reply_superseded"), ("c.durand", "reply_queued"),
+                                                          ("c.durand", "resolved"), ("c.durand", "reopened"), ("c.durand", "note")]
     assert [r["template"] for r in json.loads(out)["replies"]][-1] == "resolved"
 
 

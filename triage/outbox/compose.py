@@ -45,12 +45,13 @@ def reply_message(session: Session, reply: ReplyRow, settings: Settings, rules: 
         recipient=reply.recipient, recipient_name=one_line(case.requester_name, 100),
         original_subject=(answered.subject or "") if answered else "",
         identifier=case.identifier, kind=case.kind,
-        missing=tuple(decision.missing) if decision else (),
-        account_department=decision.department if decision else None,
+        missing=tuple(reply.missing if reply.missing is not None else decision.missing if decision else ()),
+        account_department=reply.account_department or (decision.department if decision else None),
         message_id=reply.outgoing_message_id,
         in_reply_to=answered.message_id if answered else "",
         references=tuple(answered.references or ()) if answered else (),
         closes_on=_closes_on(case, answered, settings) if reply.template == REMINDER else "",
+        agent_text=reply.agent_text,
     )
     return build_message(content, rules, now, settings.templates_dir)
 

@@ -13,12 +13,16 @@ from sqlalchemy.orm import Session, selectinload
 from ..errors import TriageError
 from ..lifecycle import may_answer
 from ..rules import Rules
+from .judgements import confirm_on_resolve
 from .models import (
     CLOSED,
     NEEDS_REVIEW,
     OPEN_STATUSES,
+    REPLY_FAILED,
     REPLY_PENDING,
+    REPLY_SENT,
     REPLY_SUPERSEDED,
+    REPLY_UNCONFIRMED,
     RESOLVED,
     CaseRow,
     DecisionRow,
@@ -64,28 +68,86 @@ def _event(session: Session, case: CaseRow, now: datetime, actor: str, kind: str
                          old_status=old_status, new_status=new_status))
 
 
-def resolve(session: Session, reference: str, agent: str, note: str, rules: Rules, now: datetime) -> CaseRow:
-    """The agent has done what was asked: queue the closing reply, or close at once."""
+def resolve(session: Session, reference: str, agent: str, note: str, rules: Rules, now: datetime,
+            agent_text: str = "") -> CaseRow:
+    """The agent has done what was asked: queue the closing reply (with the agent's
+    sentence, if any), or close at once; a case resolved as decided counts as agreed."""
     case = get_case(session, reference)
     if case.status not in OPEN_STATUSES:
         raise CaseStateError(f"le dossier {case.reference} est {case.status} : rien à résoudre")
-    for pending in session.scalars(select(ReplyRow).where(ReplyRow.case_id == case.id,
-                                                          ReplyRow.status == REPLY_PENDING)):
-        pending.status = REPLY_SUPERSEDED
     if note:
         _event(session, case, now, agent, "note", note)
+    confirm_on_resolve(session, case, agent, now)
     previous = case.status
     if may_answer(case.requester_address, rules):
-        session.add(ReplyRow(case_id=case.id, template="resolved", recipient=case.requester_address,
-                             status=REPLY_PENDING, attempts=0, created_at=now,
-                             outgoing_message_id=f"<spl-pes.{uuid.uuid4().hex}@{rules.domain}>"))
+        queue_agent_reply(session, case, "resolved", agent, rules, now, agent_text=agent_text)
         case.status = RESOLVED
         _event(session, case, now, agent, "resolved", "réponse de clôture préparée", previous, RESOLVED)
     else:
         case.status, case.closed_at = CLOSED, now
         _event(session, case, now, agent, "closed", "aucune réponse possible à cette adresse", previous, CLOSED)
+    case.taken_by = case.taken_by or agent
     case.updated_at = now
     return case
+
+
+def queue_agent_reply(session: Session, case: CaseRow, template: str, agent: str, rules: Rules, now: datetime, *,
+                      agent_text: str = "", account_department: str | None = None,
+                      missing: list[str] | None = None) -> ReplyRow:
+    """Queue a reply an agent's action calls for; an unsent one before it is replaced."""
+    for pending in session.scalars(select(ReplyRow).where(ReplyRow.case_id == case.id,
+                                                          ReplyRow.status == REPLY_PENDING)):
+        pending.status = REPLY_SUPERSEDED
+        _event(session, case, now, agent, "reply_superseded", f"{pending.template} {pending.outgoing_message_id}")
+    reply = ReplyRow(case_id=case.id, template=template, recipient=case.requester_address, status=REPLY_PENDING,
+                     attempts=0, created_at=now, outgoing_message_id=f"<spl-pes.{uuid.uuid4().hex}@{rules.domain}>",
+                     agent_text=agent_text.strip()[:2000], account_department=account_department, missing=missing)
+    session.add(reply)
+    _event(session, case, now, agent, "reply_queued", f"{template} à {case.requester_address}")
+    return reply
+
+
+def take(session: Session, reference: str, agent: str, now: datetime) -> CaseRow:
+    """The agent handles the case; colleagues see who. Taking one a colleague holds is
+    refused: they release it, or an agent takes it over knowingly (`take_over`)."""
+    case = get_case(session, reference)
+    if case.taken_by and case.taken_by != agent:
+        raise CaseStateError(f"le dossier {case.reference} est déjà pris par {case.taken_by}")
+    return take_over(session, reference, agent, now)
+
+
+def take_over(session: Session, reference: str, agent: str, now: datetime) -> CaseRow:
+    """The agent handles the case, whoever held it (the history says from whom)."""
+    case = get_case(session, reference)
+    if case.taken_by != agent:
+        _event(session, case, now, agent, "taken", f"repris de {case.taken_by}" if case.taken_by else "")
+        case.taken_by, case.taken_at, case.updated_at = agent, now, now
+    return case
+
+
+def release(session: Session, reference: str, agent: str, now: datetime) -> CaseRow:
+    """The case goes back to the queue, for anyone."""
+    case = get_case(session, reference)
+    if case.taken_by is not None:
+        _event(session, case, now, agent, "released", f"pris par {case.taken_by}")
+        case.taken_by, case.taken_at, case.updated_at = None, None, now
+    return case
+
+
+def settle_unconfirmed(session: Session, reference: str, reply_id: int, received: bool, agent: str,
+                       now: datetime) -> ReplyRow:
+    """An agent checked an unconfirmed reply with the requester or the mail logs: it
+    arrived (sent), or it did not (failed: an agent answers by hand, nothing is resent)."""
+    case = get_case(session, reference)
+    reply = next((r for r in case.replies if r.id == reply_id), None)
+    if reply is None or reply.status != REPLY_UNCONFIRMED:
+        raise CaseStateError(f"aucune réponse non confirmée n°{reply_id} dans le dossier {case.reference}")
+    reply.status = REPLY_SENT if received else REPLY_FAILED
+    reply.sent_at = reply.sent_at or (now if received else None)
+    _event(session, case, now, agent, "reply_settled",
+           f"{reply.template} {'reçue' if received else 'non reçue'} (vérifié par un agent)")
+    case.updated_at = now
+    return reply
 
 
 def reopen(session: Session, reference: str, agent: str, now: datetime) -> CaseRow:
@@ -139,7 +201,7 @@ def purge(session: Session, older_than: timedelta, now: datetime) -> PurgeReport
                 path.unlink()
                 raw_copies += 1
             message.raw_path = None
-        message.subject, message.new_text, message.purged_at = None, None, now
+        message.subject, message.new_text, message.quoted, message.purged_at = None, None, [], now
         if message.decision is not None:
             _strip_evidence(message.decision)
         if message.case is not None:

@@ -121,6 +121,16 @@ class Store:
         with self.sessions.begin() as session:
             yield session
 
+    @contextmanager
+    def rehearsal(self) -> Iterator[Session]:
+        """The same work, never kept: rolled back at the end (the console's previews run
+        the action itself, so a preview never differs from what the action does)."""
+        with self.sessions() as session:
+            try:
+                yield session
+            finally:
+                session.rollback()
+
     def dispose(self) -> None:
         """Close every pooled connection."""
         self.engine.dispose()

@@ -153,7 +153,8 @@ def _record(session: Session, raw: RawMail, mail: Mail, findings: tuple[Finding,
         sha256=hashlib.sha256(raw.data).hexdigest(), message_id=mail.message_id, in_reply_to=mail.in_reply_to,
         references=list(mail.references), origin=raw.origin, received_at=now, sent_at=mail.date,
         sender=mail.sender.address if mail.sender else "", sender_name=mail.sender.name if mail.sender else "",
-        subject=mail.subject, new_text=mail.new_text, parse_status="unparseable" if mail.unparseable else "ok",
+        subject=mail.subject, new_text=mail.new_text, quoted=[asdict(part) for part in mail.quoted],
+        attachments=[asdict(attachment) for attachment in mail.attachments], parse_status="unparseable" if mail.unparseable else "ok",
         parse_error=mail.unparseable or "", raw_path=raw_path, raw_note=raw_note,
     )
     session.add(message)
