@@ -12,7 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from . import durations
-from .commands import cases, database, files, mail
+from .commands import cases, console, database, files, mail
 from .config import DEFAULT_CONFIG
 from .errors import TriageError
 from .logs import configure_logging
@@ -148,6 +148,8 @@ def build_parser() -> argparse.ArgumentParser:
                                help="also mail each department's report to this address, one digest per department: "
                                     "its page as the body, its CSV attached (needs [smtp])")
     report_parser.set_defaults(command=cases.run_report)
+
+    console.add_parsers(commands)
 
     purge_parser = commands.add_parser(
         "purge", help="erase message texts and raw copies past retention, keep the audit trail")

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from .config_values import array, duration, flag, no_unknown, number, require_all, required, table, text
+from .console.settings import ConsoleSettings, read_console
 from .errors import ConfigError
 
 DEFAULT_CONFIG = Path("/etc/spl-pes-triage/config.toml")
@@ -141,6 +142,7 @@ class Settings:
     replies: ReplyLimits = field(default_factory=ReplyLimits)
     authentication: Authentication = field(default_factory=Authentication)
     cases: CaseTimings = field(default_factory=CaseTimings)
+    console: ConsoleSettings = field(default_factory=ConsoleSettings)
     poll_interval: int = 60  # seconds between polls when the server has no IDLE
     batch_size: int = 50  # messages fetched per IMAP FETCH
     config_file: Path | None = None
@@ -190,7 +192,7 @@ def _validate(data: dict[str, Any], env: Mapping[str, str], path: Path | None,
               arguments: dict[str, str | None]) -> Settings:
     where = str(path) if path else "settings"
     known = {"data_dir", "database_url", "rules_dir", "templates_dir", "smtp", "mailboxes", "folders",
-             "replies", "authentication", "cases", "poll_interval", "batch_size"}
+             "replies", "authentication", "cases", "poll_interval", "batch_size", "console"}
     no_unknown(data, known, where)
     top = {key: arguments.get(key) or env.get(variable) or data.get(key) for key, variable in ENVIRONMENT.items()}
     directory = Path(top["data_dir"] or default_data_dir(env))
@@ -227,6 +229,7 @@ def _validate(data: dict[str, Any], env: Mapping[str, str], path: Path | None,
         replies=replies,
         authentication=authentication,
         cases=_cases(data.get("cases", {}), f"{where}: cases"),
+        console=read_console(data.get("console", {}), f"{where}: [console]"),
         poll_interval=number(data.get("poll_interval", 60), f"{where}: poll_interval", 1, 86400),
         batch_size=number(data.get("batch_size", 50), f"{where}: batch_size", 1, 10000),
         config_file=path,

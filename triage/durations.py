@@ -8,9 +8,9 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-_DURATION = re.compile(r"\s*(\d+)\s*([dwh])\s*")
-_UNITS = {"d": timedelta(days=1), "w": timedelta(weeks=1), "h": timedelta(hours=1)}
-EXAMPLES = "e.g. 365d (days), 52w (weeks), 12h (hours)"
+_DURATION = re.compile(r"\s*(\d+)\s*(d|w|h|min)\s*")
+_UNITS = {"d": timedelta(days=1), "w": timedelta(weeks=1), "h": timedelta(hours=1), "min": timedelta(minutes=1)}  # not "m": months or minutes?
+EXAMPLES = "e.g. 365d (days), 52w (weeks), 12h (hours), 30min (minutes)"
 
 
 def parse_duration(text: str) -> timedelta:

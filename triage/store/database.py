@@ -121,19 +121,22 @@ class Store:
         with self.sessions.begin() as session:
             yield session
 
-    @contextmanager
-    def rehearsal(self) -> Iterator[Session]:
-        """The same work, never kept: rolled back at the end (the console's previews run
-        the action itself, so a preview never differs from what the action does)."""
-        with self.sessions() as session:
-            try:
-                yield session
-            finally:
-                session.rollback()
-
     def dispose(self) -> None:
         """Close every pooled connection."""
         self.engine.dispose()
+
+
+@contextmanager
+def rehearsal(session: Session) -> Iterator[Session]:
+    """Work done in a savepoint and always rolled back: the console's previews run the
+    action itself, so a preview never differs from what the action does. A savepoint,
+    not a second session: SQLite has one writer, and the request's session is it."""
+    savepoint = session.begin_nested()
+    try:
+        yield session
+    finally:
+        if savepoint.is_active:
+            savepoint.rollback()
 
 
 def open_store(url: str, *, create: bool = True) -> Store:
