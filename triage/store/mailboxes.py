@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import CursorResult, or_, select, update
 
 from ..owner import gone
 from .database import Store
@@ -47,7 +48,8 @@ def take_lease(store: Store, address: str, owner: str, now: datetime) -> bool:
             free = or_(free, MailboxRow.lock_owner == holder)
         taken = session.execute(update(MailboxRow).where(MailboxRow.address == address, free)
                                 .values(lock_owner=owner, lock_until=now + LEASE))
-        return taken.rowcount == 1
+        # An UPDATE's result is a CursorResult (it has a rowcount); Session.execute is typed for any statement.
+        return cast(CursorResult[Any], taken).rowcount == 1
 
 
 def release_lease(store: Store, address: str, owner: str) -> None:
