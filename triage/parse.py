@@ -191,8 +191,9 @@ def _text_parts(message: Message) -> tuple[list[str], list[str]]:
     stack = [message]
     while stack:
         part = stack.pop()
-        children = part.get_payload()
-        if isinstance(children, list):  # a multipart (what is_multipart() tests): its parts
+        # A multipart's payload is the list of its parts (get_payload() of a leaf may decode it: not here).
+        children = part.get_payload() if part.is_multipart() else None
+        if isinstance(children, list):
             if part.get_content_type() == "multipart/report":
                 # A delivery report: only its human-readable first part is body.
                 children = children[:1]

@@ -73,7 +73,7 @@ def read_state(store: Store, address: str) -> MailboxState:
         return MailboxState(row.uidvalidity, row.last_uid)
 
 
-def save_state(store: Store, address: str, uidvalidity: int, last_uid: int) -> None:
+def save_state(store: Store, address: str, uidvalidity: int | None, last_uid: int) -> None:
     """Remember where this poll got to."""
     with store.transaction() as session:
         session.execute(update(MailboxRow).where(MailboxRow.address == address)
