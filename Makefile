@@ -35,8 +35,10 @@ test: tools lint
 	TRIAGE_TEST_NO_SKIP=1 $(BIN)/pytest -q
 
 # ruff: pyflakes, pycodestyle's non-layout checks and import order (pyproject.toml).
+# mypy --strict on triage/ (its settings in pyproject.toml): every function typed, no silent Any.
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 # The tests that need no server, alone.
 test-unit: $(BIN)/.installed

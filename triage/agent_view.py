@@ -8,13 +8,86 @@ sequence, no carriage return, no line break but ours reaches the terminal).
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING, Any, TypedDict
 from zoneinfo import ZoneInfo
 
 from . import clock, wording
 from .printable import printable_lines
 from .store.models import CaseRow
 
+if TYPE_CHECKING:
+    from .pipeline import DecisionRecord  # the pipeline is heavy; the views need only its type
+
 PARIS = ZoneInfo("Europe/Paris")
+
+
+class CaseSummary(TypedDict):
+    """One case in `cases list --json` (English keys, stable values)."""
+
+    reference: str
+    department: str
+    status: str
+    kind: str
+    identifier: str | None
+    requester: str
+    requester_name: str
+    requester_nominative: bool
+    opened_at: str
+    updated_at: str
+    closed_at: str | None
+    linked_to: str | None
+
+
+# The parts of a CaseDetail, one per row of the case's history.
+class DecisionDetail(TypedDict):
+    action: str
+    kind: str
+    identifier: str | None
+    missing: list[str]
+    warnings: list[str]
+    reason: str
+    findings: list[dict[str, Any]]  # as stored: the fields of models.Finding
+    rules_version: str
+
+
+class MessageDetail(TypedDict):
+    id: int
+    message_id: str
+    received_at: str
+    sender: str
+    subject: str | None
+    new_text: str | None
+    parse_status: str
+    raw_path: str | None
+    raw_note: str
+    decision: DecisionDetail | None
+
+
+class ReplyDetail(TypedDict):
+    template: str
+    recipient: str
+    status: str
+    message_id: str
+    attempts: int
+    last_error: str
+    created_at: str
+
+
+class EventDetail(TypedDict):
+    at: str
+    actor: str
+    kind: str
+    old_status: str | None
+    new_status: str | None
+    detail: str
+
+
+class CaseDetail(CaseSummary):
+    """One case in `cases show --json`: the summary, then its history."""
+
+    messages: list[MessageDetail]
+    replies: list[ReplyDetail]
+    events: list[EventDetail]
 
 
 def local(moment: datetime | None) -> str:
@@ -27,7 +100,7 @@ def age_in_days(case: CaseRow, now: datetime) -> int:
     return (now - case.opened_at).days
 
 
-def case_summary(case: CaseRow) -> dict:
+def case_summary(case: CaseRow) -> CaseSummary:
     """One case as a JSON-ready dict (English keys, stable values)."""
     return {
         "reference": case.reference,
@@ -45,10 +118,9 @@ def case_summary(case: CaseRow) -> dict:
     }
 
 
-def case_detail(case: CaseRow) -> dict:
+def case_detail(case: CaseRow) -> CaseDetail:
     """A case with its messages, decisions, replies and events (JSON-ready)."""
-    detail = case_summary(case)
-    detail["messages"] = [{
+    messages: list[MessageDetail] = [{
         "id": m.id, "message_id": m.message_id, "received_at": m.received_at.isoformat(), "sender": m.sender,
         "subject": m.subject, "new_text": m.new_text, "parse_status": m.parse_status, "raw_path": m.raw_path,
         "raw_note": m.raw_note,
@@ -57,13 +129,14 @@ def case_detail(case: CaseRow) -> dict:
             "missing": m.decision.missing, "warnings": m.decision.warnings, "reason": m.decision.reason,
             "findings": m.decision.findings, "rules_version": m.decision.rules_version},
     } for m in case.messages]
-    detail["replies"] = [{"template": r.template, "recipient": r.recipient, "status": r.status,
-                          "message_id": r.outgoing_message_id, "attempts": r.attempts,
-                          "last_error": r.last_error, "created_at": r.created_at.isoformat()}
-                         for r in case.replies]
-    detail["events"] = [{"at": e.at.isoformat(), "actor": e.actor, "kind": e.kind, "old_status": e.old_status,
-                         "new_status": e.new_status, "detail": e.detail} for e in case.events]
-    return detail
+    replies: list[ReplyDetail] = [{"template": r.template, "recipient": r.recipient, "status": r.status,
+                                   "message_id": r.outgoing_message_id, "attempts": r.attempts,
+                                   "last_error": r.last_error, "created_at": r.created_at.isoformat()}
+                                  for r in case.replies]
+    events: list[EventDetail] = [{"at": e.at.isoformat(), "actor": e.actor, "kind": e.kind,
+                                  "old_status": e.old_status, "new_status": e.new_status, "detail": e.detail}
+                                 for e in case.events]
+    return {**case_summary(case), "messages": messages, "replies": replies, "events": events}
 
 
 def format_case_list(cases: list[CaseRow], now: datetime | None = None) -> str:
@@ -129,7 +202,7 @@ def format_case(case: CaseRow) -> str:
     return printable_lines(lines)
 
 
-def format_record(record: dict) -> str:
+def format_record(record: DecisionRecord) -> str:
     """A readable summary of one decision, for a terminal: no control from the mail."""
     missing = f" (missing: {', '.join(record['missing'])})" if record["missing"] else ""
     nominative = "nominative" if record["sender_nominative"] else "not nominative"

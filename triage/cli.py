@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
@@ -25,7 +26,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     configure_logging(args.verbose, args.log_format)
     try:
-        return args.command(args)
+        command: Callable[[argparse.Namespace], int] = args.command  # set by each subparser
+        return command(args)
     except TriageError as error:
         print(f"triage: {error}", file=sys.stderr)
         return 2

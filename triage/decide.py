@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
+from typing import Any
 
 from .analysis.authentication import NO_VERDICT
 from .models import Action, CaseKind, CheckName, Decision, Finding, Mail
 
 # When two messages of one case say different things, the stronger kind wins:
 # an expiry can only be handled by the DDFIP, whatever else was said.
-KIND_STRENGTH = {CaseKind.EXPIRED: 3, CaseKind.LOST: 2, CaseKind.UNCLEAR: 1, CaseKind.OTHER: 0}
+KIND_STRENGTH: dict[str, int] = {CaseKind.EXPIRED: 3, CaseKind.LOST: 2, CaseKind.UNCLEAR: 1, CaseKind.OTHER: 0}
 
 
 @dataclass(frozen=True)
@@ -41,7 +42,7 @@ class Facts:
         with no verdict counts as authenticated, as before the check existed; a
         failing verdict never does.
         """
-        def value(check: str, default=None):
+        def value(check: str, default: Any = None) -> Any:  # a finding's value has the type of its check
             return next((f.value for f in findings if f.check == check), default)
 
         def hit(check: str) -> bool:
@@ -87,14 +88,14 @@ class Facts:
             account_department=self.account_department or known.account_department,
         )
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         """A JSON-ready copy, stored with each decision."""
         data = asdict(self)
         data["identifiers"] = list(self.identifiers)
         return data
 
     @classmethod
-    def from_dict(cls, data: dict) -> Facts:
+    def from_dict(cls, data: dict[str, Any]) -> Facts:
         """Read back what as_dict stored."""
         return cls(**{**data, "identifiers": tuple(data.get("identifiers", ()))})
 
@@ -164,7 +165,7 @@ def decide(mail: Mail, findings: tuple[Finding, ...], known: Facts | None = None
         facts = facts.merged_with(known)
     rule = next(r for r in POLICY if r.applies(facts))
     robot_or_junk = facts.automatic or facts.unparseable
-    missing = ()
+    missing: tuple[str, ...] = ()
     if rule.action == Action.REQUEST_INFO:
         missing = tuple(name for name, absent in (
             ("nominative_sender", not facts.sender_nominative),

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from .errors import LabelsError
 from .models import Action, RawMail
@@ -24,9 +26,9 @@ class Evaluation:
     """Per-field scores, the action confusion table and every mismatch."""
 
     total: int = 0
-    correct: Counter = field(default_factory=Counter)
-    compared: Counter = field(default_factory=Counter)
-    confusion: Counter = field(default_factory=Counter)  # (expected, got) → count
+    correct: Counter[str] = field(default_factory=Counter)
+    compared: Counter[str] = field(default_factory=Counter)
+    confusion: Counter[tuple[str, str]] = field(default_factory=Counter)  # (expected, got) → count
     mismatches: list[tuple[str, str, object, object]] = field(default_factory=list)
     automatic_total: int = 0
     automatic_ignored: int = 0
@@ -43,7 +45,7 @@ class Evaluation:
         return score is not None and score < minimum
 
 
-def read_labels(path: Path) -> list[dict]:
+def read_labels(path: Path) -> list[dict[str, Any]]:
     """The label lines of one labels.jsonl, checked for shape."""
     labels = []
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
@@ -78,7 +80,7 @@ def evaluate(directory: Path, rules: Rules) -> Evaluation:
     return result
 
 
-def _compare(result: Evaluation, name: str, expected: dict, got: dict) -> None:
+def _compare(result: Evaluation, name: str, expected: dict[str, Any], got: Mapping[str, Any]) -> None:
     result.total += 1
     result.confusion[(expected["action"], got["action"])] += 1
     if expected["action"] == Action.IGNORE:

@@ -115,7 +115,7 @@ def _history_from(lines: list[str], plain: list[str], start: int) -> list[Quoted
             index += span
         else:
             index += 1
-    parts = []
+    parts: list[QuotedPart] = []
     for number, (kind, first, content) in enumerate(blocks):
         end = blocks[number + 1][1] if number + 1 < len(blocks) else len(lines)
         # The rest of an Outlook header block (Envoyé, À, Objet) is header, not text.

@@ -30,7 +30,7 @@ from .store.models import (
 )
 
 # The status each decision moves its case to.
-STATUS_AFTER: dict[Action, str] = {
+STATUS_AFTER: dict[str, str] = {  # keyed by Action, read with the str a Decision holds
     Action.IGNORE: IGNORED,
     Action.HUMAN_REVIEW: NEEDS_REVIEW,
     Action.REDIRECT_DEPARTMENT: REDIRECTED,
@@ -40,7 +40,7 @@ STATUS_AFTER: dict[Action, str] = {
 }
 # The reply template answering each decision (templates/replies/<name>.*.j2);
 # automatic mail gets nothing.
-REPLY_AFTER: dict[Action, str] = {action: str(action) for action in Action if action != Action.IGNORE}
+REPLY_AFTER: dict[str, str] = {action: str(action) for action in Action if action != Action.IGNORE}
 
 
 def reply_for(decision: Decision, moved: bool, address: str, rules: Rules) -> str | None:

@@ -13,8 +13,9 @@ import re
 import socket
 import ssl
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
+from typing import Any, ParamSpec, TypeVar
 
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError
@@ -29,6 +30,9 @@ log = logging.getLogger(__name__)
 IMAP_ERRORS = (IMAPClientError, OSError, socket.timeout, ssl.SSLError)
 # An untagged response announcing a new message.
 NEW_MAIL = re.compile(rb"\* \d+ EXISTS\b", re.IGNORECASE)
+
+P = ParamSpec("P")
+T = TypeVar("T")
 
 
 class ImapMailbox:
@@ -85,6 +89,13 @@ class ImapMailbox:
                     pass
             self.client = None
 
+    @property
+    def connected(self) -> IMAPClient:
+        """The client, for the methods that only make sense between connect and close."""
+        if self.client is None:
+            raise MailboxError(f"{self.name}: not connected")
+        return self.client
+
     def new_uids(self, last_uid: int) -> list[int]:
         """UIDs above the last one filed, oldest first.
 
@@ -92,19 +103,20 @@ class ImapMailbox:
         """
         # From here on, any announcement of new mail may concern a message this search
         # does not see (see wait_for_mail); older ones are forgotten (they do not grow).
-        self.client._imap.untagged_responses.clear()
-        uids = self._call(self.client.search, ["UID", f"{last_uid + 1}:*"])
+        self.connected._imap.untagged_responses.clear()
+        uids: list[int] = self._call(self.connected.search, ["UID", f"{last_uid + 1}:*"])
         return sorted(uid for uid in uids if uid > last_uid)
 
     def fetch(self, uids: list[int]) -> dict[int, tuple[bytes, datetime | None]]:
         """Raw bytes and arrival date of each UID, without setting \\Seen."""
-        fetched = self._call(self.client.fetch, uids, ["BODY.PEEK[]", "INTERNALDATE"])
-        result = {}
+        # imapclient answers each UID with a dict whose values have the type of their item.
+        fetched: dict[int, dict[bytes, Any]] = self._call(self.connected.fetch, uids, ["BODY.PEEK[]", "INTERNALDATE"])
+        result: dict[int, tuple[bytes, datetime | None]] = {}
         for uid, data in fetched.items():
-            body = data.get(b"BODY[]")
+            body: bytes | None = data.get(b"BODY[]")
             if body is None:
                 continue  # expunged meanwhile by someone else
-            arrived = data.get(b"INTERNALDATE")
+            arrived: datetime | None = data.get(b"INTERNALDATE")
             if arrived is not None and arrived.tzinfo is None:
                 arrived = arrived.astimezone(UTC)
             result[uid] = (body, arrived)
@@ -112,35 +124,35 @@ class ImapMailbox:
 
     def ensure_folders(self, names: Iterable[str]) -> None:
         """Create the filing folders that do not exist yet."""
-        existing = {name for _, _, name in self._call(self.client.list_folders)}
+        existing = {name for _, _, name in self._call(self.connected.list_folders)}
         for name in names:
             if name not in existing:
-                self._call(self.client.create_folder, name)
+                self._call(self.connected.create_folder, name)
                 log.info("created folder %r in %s", name, self.name)
 
     def file(self, uids: list[int], folder: str) -> None:
         """Move messages into a folder (MOVE, else COPY + \\Deleted + UID EXPUNGE)."""
-        if self.client.has_capability("MOVE"):
-            self._call(self.client.move, uids, folder)
+        if self.connected.has_capability("MOVE"):
+            self._call(self.connected.move, uids, folder)
             return
-        self._call(self.client.copy, uids, folder)
-        self._call(self.client.delete_messages, uids)
-        if self.client.has_capability("UIDPLUS"):
-            self._call(self.client.uid_expunge, uids)
+        self._call(self.connected.copy, uids, folder)
+        self._call(self.connected.delete_messages, uids)
+        if self.connected.has_capability("UIDPLUS"):
+            self._call(self.connected.uid_expunge, uids)
         else:
-            self._call(self.client.expunge)
+            self._call(self.connected.expunge)
 
     def sent_folder(self, configured: str | None) -> str:
         """The folder copies of our replies go to: configured, else the server's \\Sent, else "Sent"."""
         if configured:
             return configured
-        found = self._call(self.client.find_special_folder, SENT)
+        found: str | None = self._call(self.connected.find_special_folder, SENT)
         return found or "Sent"
 
     def append_copy(self, folder: str, message: bytes) -> None:
         """Keep a copy of a reply we sent (marked read), creating the folder if needed."""
         self.ensure_folders([folder])
-        self._call(self.client.append, folder, message, flags=(SEEN,))
+        self._call(self.connected.append, folder, message, flags=(SEEN,))
 
     def can_idle(self) -> bool:
         """Whether the server offers IDLE."""
@@ -155,21 +167,21 @@ class ImapMailbox:
         search returns at once: IDLE would not announce it again, and the mail would
         wait for the timeout.
         """
-        if self.client._imap.untagged_responses.pop("EXISTS", None):
+        if self.connected._imap.untagged_responses.pop("EXISTS", None):
             return True
-        self._call(self.client.idle)
+        self._call(self.connected.idle)
         try:
             if any(NEW_MAIL.match(line) for line in self._call(self._lines_already_received)):
                 return True
             waited = 0.0
             while waited < seconds and not stop.is_set():
-                responses = self._call(self.client.idle_check, timeout=1)
+                responses = self._call(self.connected.idle_check, timeout=1)
                 if any(b"EXISTS" in r for r in responses):
                     return True
                 waited += 1
             return False
         finally:
-            self._call(self.client.idle_done)
+            self._call(self.connected.idle_done)
 
     def _lines_already_received(self) -> list[bytes]:
         """Lines that came in together with the server's "+ idling", read without waiting.
@@ -180,12 +192,12 @@ class ImapMailbox:
         before IDLE usually comes in that very packet (Dovecot announces it at once).
         Reading as idle_check() does, minus its wait.
         """
-        sock = self.client.socket()
+        sock = self.connected.socket()
         sock.setblocking(False)
         lines = []
         try:
             while True:
-                lines.append(self.client._imap._get_line())
+                lines.append(self.connected._imap._get_line())
         except (BlockingIOError, ssl.SSLWantReadError):
             pass  # nothing more for now (TLS)
         except imaplib.IMAP4.abort as error:
@@ -195,7 +207,7 @@ class ImapMailbox:
             sock.settimeout(self.timeout)
         return lines
 
-    def _call(self, method, *args, **kwargs):
+    def _call(self, method: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         try:
             return method(*args, **kwargs)
         except IMAP_ERRORS as error:

@@ -191,12 +191,12 @@ def _text_parts(message: Message) -> tuple[list[str], list[str]]:
     stack = [message]
     while stack:
         part = stack.pop()
-        if part.is_multipart():
+        # A multipart's payload is the list of its parts (get_payload() of a leaf may decode it: not here).
+        children = part.get_payload() if part.is_multipart() else None
+        if isinstance(children, list):
             if part.get_content_type() == "multipart/report":
                 # A delivery report: only its human-readable first part is body.
-                children = part.get_payload()[:1]
-            else:
-                children = part.get_payload()
+                children = children[:1]
             stack.extend(reversed([c for c in children if isinstance(c, Message)]))
             continue
         if part.get_content_disposition() == "attachment" or part.get_filename():
@@ -209,7 +209,8 @@ def _text_parts(message: Message) -> tuple[list[str], list[str]]:
             content_type = "text/plain"
         if content_type not in ("text/plain", "text/html"):
             continue
-        payload = part.get_payload(decode=True) or b""
+        decoded = part.get_payload(decode=True)  # bytes, or None without a body
+        payload = decoded if isinstance(decoded, bytes) else b""
         text = _decode_bytes(payload[: MAX_TEXT * 4], part.get_content_charset())
         (plain if content_type == "text/plain" else html).append(text)
     return plain, html
@@ -227,7 +228,8 @@ def _body_text(message: Message) -> str:
 def _html_to_text(html: str) -> str:
     """Readable text of an HTML part (tables, lists and line breaks kept)."""
     try:
-        return inscriptis.get_text(html[: MAX_TEXT * 4])
+        text: str = inscriptis.get_text(html[: MAX_TEXT * 4])
+        return text
     except (ValueError, TypeError) as error:
         log.warning("HTML part could not be converted: %s", error)
         return ""

@@ -4,15 +4,38 @@ match any run of blanks; a leading \\b is searched for without slowing the scan.
 from __future__ import annotations
 
 import re
-from re import Pattern
+from collections.abc import Iterator
+from typing import Protocol
 
 
-def compile_pattern(pattern: str) -> Pattern[str]:
-    """Compile one rules pattern: every pattern, alone or in a list, goes through here."""
+class RulePattern(Protocol):
+    """A compiled rules pattern: an re.Pattern or a WordStartPattern, so only what both offer
+    (hashable too: the clauses of a text are cached by their separators)."""
+
+    def __hash__(self) -> int: ...
+
+    @property
+    def pattern(self) -> str: ...
+
+    def search(self, text: str, pos: int = ..., endpos: int = ..., /) -> re.Match[str] | None: ...
+
+    def finditer(self, text: str, pos: int = ..., endpos: int = ..., /) -> Iterator[re.Match[str]]: ...
+
+    def match(self, text: str, pos: int = ..., endpos: int = ..., /) -> re.Match[str] | None: ...
+
+
+def compile_pattern(pattern: str) -> RulePattern:
+    """Compile one rules pattern: every pattern, alone or in a list, goes through here
+    (or through compile_plain)."""
     flexible = flexible_spaces(pattern)
     if flexible.startswith("\\b") and not flexible.startswith("\\b|"):
-        return WordStartPattern(flexible)  # type: ignore[return-value]
+        return WordStartPattern(flexible)
     return re.compile(flexible)
+
+
+def compile_plain(pattern: str) -> re.Pattern[str]:
+    """Compile a rules pattern as a real re.Pattern, for a use WordStartPattern lacks (sub)."""
+    return re.compile(flexible_spaces(pattern))
 
 
 class WordStartPattern:
@@ -44,7 +67,7 @@ class WordStartPattern:
                 return exact
             pos = candidate.start() + 1
 
-    def finditer(self, text: str, pos: int = 0, endpos: int | None = None):
+    def finditer(self, text: str, pos: int = 0, endpos: int | None = None) -> Iterator[re.Match[str]]:
         """Like re.Pattern.finditer."""
         end = len(text) if endpos is None else endpos
         while pos <= end:
@@ -96,6 +119,6 @@ def flexible_spaces(pattern: str) -> str:
     return "".join(out)
 
 
-def compile_all(patterns: list[str]) -> tuple[Pattern[str], ...]:
+def compile_all(patterns: list[str]) -> tuple[RulePattern, ...]:
     """Compile a list of rules patterns exactly as a single one (flexible spaces included)."""
     return tuple(compile_pattern(p) for p in patterns)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 from . import clock
 from .analysis import analyse
@@ -25,8 +25,28 @@ def classify(raw: RawMail, rules: Rules, require_verdict: bool = True) -> tuple[
     return mail, decide(mail, analyse(mail, rules), require_verdict=require_verdict)
 
 
-def decision_record(origin: str, mail: Mail, decision: Decision) -> dict:
+class DecisionRecord(TypedDict):
     """The `triage classify --json` line of one message (the published contract)."""
+
+    file: str
+    message_id: str | None
+    mailbox: str | None
+    department: str | None
+    case: str
+    identifier: str | None
+    identifiers: list[str]
+    sender: str
+    sender_nominative: bool
+    phone_registered: bool | None
+    action: str
+    missing: list[str]
+    warnings: list[str]
+    reason: str
+    evidence: dict[str, str]  # check → what it saw
+
+
+def decision_record(origin: str, mail: Mail, decision: Decision) -> DecisionRecord:
+    """The record of one message: what `classify` prints and `eval` compares."""
     return {
         "file": origin,
         "message_id": mail.message_id or None,

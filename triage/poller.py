@@ -18,6 +18,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import cast
 
 from sqlalchemy.exc import SQLAlchemyError
 from tqdm import tqdm
@@ -55,7 +56,7 @@ def folder_for(outcome: Outcome, folders: Folders) -> str:
     """The folder a recorded message belongs in: unreadable mail goes to quarantine too."""
     if outcome.quarantined or outcome.unparseable:
         return folders.quarantine
-    return getattr(folders, FOLDER_OF_ACTION.get(outcome.action or "", "to_handle"))
+    return cast(str, getattr(folders, FOLDER_OF_ACTION.get(outcome.action or "", "to_handle")))
 
 
 @dataclass

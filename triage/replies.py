@@ -16,6 +16,7 @@ from email.policy import SMTP
 from email.utils import format_datetime
 from functools import lru_cache
 from pathlib import Path
+from typing import TypedDict
 
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
@@ -84,7 +85,26 @@ def subject_for(original: str, reference: str) -> str:
     return f"RE: {base}"
 
 
-def template_context(content: ReplyContent, rules: Rules) -> dict:
+class TemplateContext(TypedDict):
+    """The variables every template may use."""
+
+    reference: str
+    subject: str
+    mailbox: str
+    department_of: str
+    requester_address: str
+    identifier: str | None
+    kind: str
+    kind_label: str
+    missing_identifier: bool
+    missing_nominative: bool
+    account_department_of: str
+    account_mailbox: str
+    portal_url: str
+    closes_on: str
+
+
+def template_context(content: ReplyContent, rules: Rules) -> TemplateContext:
     """The variables every template may use (all defined, StrictUndefined checks it)."""
     home = next((d for d in rules.departments if d.code == content.department), None)
     account = next((d for d in rules.departments if d.code == content.account_department), None)

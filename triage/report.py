@@ -10,9 +10,11 @@ import csv
 import hashlib
 import io
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, TypedDict
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
@@ -39,6 +41,9 @@ from .store.models import (
 )
 from .waits import WaitFigures, wait_figures
 
+if TYPE_CHECKING:
+    from _csv import Writer as CsvWriter  # what csv.writer returns
+
 EXCERPT = 300  # characters of a message's (redacted) new text shown to agents
 @dataclass
 class CaseLine:
@@ -64,6 +69,13 @@ class CaseLine:
     last_reply: str
 
 
+# An ignored message, and a reply that did not leave (or not yet), as a page lists them.
+IgnoredLine = TypedDict("IgnoredLine", {"reference": str, "received": str, "sender": str, "subject": str,
+                                        "reason": str})
+BlockedReply = TypedDict("BlockedReply", {"reference": str, "template": str, "recipient": str, "status": str,
+                                          "error": str, "created": str})
+
+
 @dataclass
 class DepartmentReport:
     """What one department's page shows."""
@@ -77,9 +89,9 @@ class DepartmentReport:
     to_handle: list[CaseLine] = field(default_factory=list)
     waiting: list[CaseLine] = field(default_factory=list)
     other_open: list[CaseLine] = field(default_factory=list)
-    replies_blocked: list[dict] = field(default_factory=list)
+    replies_blocked: list[BlockedReply] = field(default_factory=list)
     ignored_by_reason: dict[str, int] = field(default_factory=dict)
-    ignored: list[dict] = field(default_factory=list)
+    ignored: list[IgnoredLine] = field(default_factory=list)
     waits: list[WaitFigures] = field(default_factory=list)  # per open status: median and oldest age
 
 
@@ -131,13 +143,13 @@ def queue_title(rules: Rules, code: str) -> str:
 
 def case_line(case: CaseRow, now: datetime) -> CaseLine:
     """A case, with what the last decisions say, for one row of the report."""
-    decided = [m for m in case.messages if m.decision is not None]
-    last = decided[-1].decision if decided else None
+    decisions = [m.decision for m in case.messages if m.decision is not None]
+    last = decisions[-1] if decisions else None
     facts = last.facts if last else {}
     findings = last.findings if last else []
-    warnings = sorted({w for m in decided for w in m.decision.warnings})
+    warnings = sorted({w for d in decisions for w in d.warnings})
     shown_warnings = [wording.WARNING.get(w, w) for w in warnings]
-    if any(m.decision.action == Action.REDIRECT_DEPARTMENT for m in decided):
+    if any(d.action == Action.REDIRECT_DEPARTMENT for d in decisions):
         shown_warnings.append(wording.WARNING["wrong_department"])
     if any(m.parse_status != "ok" for m in case.messages):
         shown_warnings.append(wording.WARNING["unparseable"])
@@ -160,7 +172,8 @@ def case_line(case: CaseRow, now: datetime) -> CaseLine:
         requester_name=case.requester_name,
         requester_address=case.requester_address,
         nominative=case.requester_nominative,
-        phone_label={True: "enregistré", False: "aucun"}.get(facts.get("phone_registered"), "non précisé"),
+        phone_label={True: "enregistré", False: "aucun", None: "non précisé"}.get(facts.get("phone_registered"),
+                                                                                  "non précisé"),
         reasons=[f"{wording.CHECK.get(f['check'], f['check'])} : {f['evidence']}"
                  for f in findings if f.get("hit") and f.get("evidence") and f["check"] != CheckName.MAILBOX],
         warnings=list(dict.fromkeys(shown_warnings)),
@@ -236,7 +249,7 @@ def render_csv(report: DepartmentReport) -> bytes:
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
-def write_row(writer, cells) -> None:
+def write_row(writer: CsvWriter, cells: Iterable[object]) -> None:
     """Write one CSV row, every text cell protected: most come from a mail (name,
     address, excerpt, evidence...), and protecting each cell here, not column by
     column, also covers the columns added later."""

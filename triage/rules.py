@@ -9,11 +9,9 @@ from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from importlib import resources
 from pathlib import Path
-from re import Pattern
-from typing import Any
 
 from .errors import RulesError
-from .patterns import compile_all, compile_pattern
+from .patterns import RulePattern, compile_all, compile_pattern, compile_plain
 from .rules_tables import Table
 from .textnorm import WORD, fold
 
@@ -63,9 +61,9 @@ class Rules:
     # senders
     generic_words: frozenset[str]
     generic_roots: tuple[str, ...]
-    generic_display: tuple[Pattern[str], ...]
-    automatic_senders: tuple[Pattern[str], ...]
-    automatic_subjects: tuple[Pattern[str], ...]
+    generic_display: tuple[RulePattern, ...]
+    automatic_senders: tuple[RulePattern, ...]
+    automatic_subjects: tuple[RulePattern, ...]
     precedence: frozenset[str]
     autoreply_headers: tuple[str, ...]
     consumer_domains: frozenset[str]
@@ -73,26 +71,26 @@ class Rules:
     vocabulary: frozenset[str]
     abbreviations: dict[str, str]
     protected: frozenset[str]
-    clause_separators: Pattern[str]
-    negations: Pattern[str]
-    negation_exceptions: Pattern[str]
-    unclear: tuple[Pattern[str], ...]
-    password_terms: Pattern[str]
-    password_topic: Pattern[str]
-    other_topics: tuple[Pattern[str], ...]
-    bulk_markers: Pattern[str]
-    resolved: Pattern[str]
-    procedure_name: Pattern[str]
-    other_person: tuple[Pattern[str], ...]
+    clause_separators: RulePattern
+    negations: RulePattern
+    negation_exceptions: RulePattern
+    unclear: tuple[RulePattern, ...]
+    password_terms: RulePattern
+    password_topic: RulePattern
+    other_topics: tuple[RulePattern, ...]
+    bulk_markers: RulePattern
+    resolved: RulePattern
+    procedure_name: re.Pattern[str]  # blanked out with sub()
+    other_person: tuple[RulePattern, ...]
     identifier_stop_words: frozenset[str]
     identifier_placeholders: frozenset[str]
-    secret_introducers: Pattern[str]
+    secret_introducers: RulePattern
     not_secret: frozenset[str]
-    created: tuple[Pattern[str], ...]
-    services: Pattern[str]
-    commune_context: Pattern[str]
-    sent_here: Pattern[str]
-    not_postal: Pattern[str]
+    created: tuple[RulePattern, ...]
+    services: RulePattern
+    commune_context: RulePattern
+    sent_here: RulePattern
+    not_postal: RulePattern
 
     @cached_property
     def mailboxes(self) -> dict[str, Department]:
@@ -191,7 +189,7 @@ def _build(directory: str, version: str, raw: dict[str, Table]) -> Rules:
         other_topics=compile_all(case_kind["other_topics"]),
         bulk_markers=compile_pattern(case_kind["bulk_markers"]),
         resolved=compile_pattern(case_kind["resolved"]),
-        procedure_name=compile_pattern(case_kind["procedure_name"]),
+        procedure_name=compile_plain(case_kind["procedure_name"]),
         other_person=compile_all(words["other_person"]["patterns"]),
         identifier_stop_words=frozenset(words["identifier"]["stop_words"]),
         identifier_placeholders=frozenset(words["identifier"]["placeholders"]),
@@ -206,8 +204,8 @@ def _build(directory: str, version: str, raw: dict[str, Table]) -> Rules:
 
 
 def _build_places(
-    departments: tuple[Department, ...], communes: dict[str, Any]
-) -> tuple[dict[str, tuple[Place, ...]], dict[str, frozenset[str]], frozenset[str]]:
+    departments: tuple[Department, ...], communes: Table
+) -> tuple[dict[tuple[str, ...], tuple[Place, ...]], dict[str, frozenset[str]], frozenset[str]]:
     """Index communes, EPCI and department names by first token; map postal codes."""
     merged: dict[tuple[str, tuple[str, ...]], set[str]] = {}
     names: dict[tuple[str, tuple[str, ...]], str] = {}

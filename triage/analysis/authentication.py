@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import authres
 
@@ -118,7 +119,7 @@ def check(mail: Mail, rules: Rules) -> list[Finding]:
     return [Finding(NAME, "pass" if ok else "fail", f"Authentication-Results : {evidence}", hit=not ok)]
 
 
-def lacks_verdict(findings: Iterable[Finding | dict]) -> bool:
+def lacks_verdict(findings: Iterable[Finding | dict[str, Any]]) -> bool:
     """The receiving server gave no verdict on this message (findings, or findings as stored)."""
     for finding in findings:
         check_name, value = ((finding.get("check"), finding.get("value")) if isinstance(finding, dict)

@@ -6,10 +6,10 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
-from re import Pattern
 
 from ..language import Statement, find_statement, load_lexicon
 from ..models import Mail, QuotedPart
+from ..patterns import RulePattern
 from ..rules import Rules
 from ..textnorm import Folded, fold, fold_with_corrections
 
@@ -127,7 +127,7 @@ def is_negated(text: str, start: int, rules: Rules) -> bool:
     return not rules.negation_exceptions.search(tail)
 
 
-def statements(text: Folded, patterns: tuple[Pattern[str], ...], rules: Rules,
+def statements(text: Folded, patterns: tuple[RulePattern, ...], rules: Rules,
                negatable: bool = True) -> Iterator[re.Match[str]]:
     """Every match of the patterns that is not negated, in text order."""
     found = []

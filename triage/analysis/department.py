@@ -12,10 +12,11 @@ Le Pont-de-Beauvoisin (Isère and Savoie) that only a postal code separates.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from ..models import CheckName, Finding, Mail
-from ..rules import Rules
+from ..rules import Place, Rules
 from ..textnorm import WORD, Folded
 from .common import clause_bounds, requester_text
 from .mailbox import receiving_mailbox
@@ -141,7 +142,7 @@ def _level(folded: str, start: int, end: int, zones: list[tuple[int, int]], rule
     return LOCATION
 
 
-def _place_names(folded: str, rules: Rules):
+def _place_names(folded: str, rules: Rules) -> Iterator[tuple[int, int, Place]]:
     """(start, end, place) of each commune, EPCI or department name, longest first."""
     words = [_ALIASES.get(m.group(), m.group()) for m in WORD.finditer(folded)]
     spans = [m.span() for m in WORD.finditer(folded)]

@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from .. import agent_view, clock
+from .. import agent_view, clock, wording
 from ..digest import report_alerts, send_digests
 from ..lifecycle import REMIND
 from ..outbox import outbox_status
@@ -49,7 +49,7 @@ def run_cases_resolve(args: argparse.Namespace) -> int:
     with command_session(args) as (settings, session):
         case = casework.resolve(session, args.reference, agent_of(args), args.note,
                                 load_rules(settings.rules_dir), clock.now())
-        print(f"{case.reference} : {agent_view.wording.STATUS[case.status]}.")
+        print(f"{case.reference} : {wording.STATUS[case.status]}.")
     return 0
 
 
@@ -57,7 +57,7 @@ def run_cases_reopen(args: argparse.Namespace) -> int:
     """`triage cases reopen REF`."""
     with command_session(args) as (_, session):
         case = casework.reopen(session, args.reference, agent_of(args), clock.now())
-        print(f"{case.reference} : {agent_view.wording.STATUS[case.status]}.")
+        print(f"{case.reference} : {wording.STATUS[case.status]}.")
     return 0
 
 

@@ -19,7 +19,7 @@ from . import settings_of
 
 def message_files(paths: list[str]) -> list[str]:
     """The files named, directories expanded to their .eml files (sorted)."""
-    files = []
+    files: list[str] = []
     for given in paths:
         path = Path(given)
         if path.is_dir():

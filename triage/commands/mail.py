@@ -66,7 +66,7 @@ def describe_outbox(report: OutboxReport, settings: Settings) -> str:
 
 
 def print_mailbox_poll(args: argparse.Namespace, settings: Settings, results: list[MailboxResult],
-                       swept: SweepResult, report: OutboxReport) -> int:
+                       swept: SweepResult, report: OutboxReport | None) -> int:
     """The summary of `triage poll` (on a terminal, or with --summary), and its exit code."""
     if args.summary or sys.stdout.isatty():
         for result in results:
@@ -85,9 +85,10 @@ def print_mailbox_poll(args: argparse.Namespace, settings: Settings, results: li
         if without_verdict:
             print(verdict_line(without_verdict, settings.authentication.require_verdict, "recorded"))
         print(swept.summary())
-        print(describe_outbox(report, settings))
+        if report is not None:  # (a poll of the mailboxes always flushes the outbox)
+            print(describe_outbox(report, settings))
     failed = any(result.failed for result in results) or swept.error
-    return 1 if failed or report.breaker_open or report.store_failed else 0
+    return 1 if failed or (report and (report.breaker_open or report.store_failed)) else 0
 
 
 def run_run(args: argparse.Namespace) -> int:

@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 
+from ..patterns import RulePattern
 from ..textnorm import Folded
 from .lexicon import Lexicon
 
@@ -63,7 +64,7 @@ class Clause:
 
 
 @lru_cache(maxsize=64)
-def clauses(text: Folded, separators: re.Pattern[str], lexicon: Lexicon) -> tuple[Clause, ...]:
+def clauses(text: Folded, separators: RulePattern, lexicon: Lexicon) -> tuple[Clause, ...]:
     """Every clause of a folded text, in order (cached: each check asks for the same text)."""
     found: list[Clause] = []
     start, new_sentence, end = 0, True, len(text.text)

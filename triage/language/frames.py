@@ -7,10 +7,10 @@ evidence is the clause that decided, in the writer's own words.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any
 
+from ..patterns import RulePattern
 from ..textnorm import Folded
 from .clauses import Mention, clauses
 from .lexicon import Frame, Lexicon
@@ -25,7 +25,7 @@ class Statement:
     evidence: str
 
 
-def find_statement(text: Folded, check: str, separators: re.Pattern[str], lexicon: Lexicon) -> Statement | None:
+def find_statement(text: Folded, check: str, separators: RulePattern, lexicon: Lexicon) -> Statement | None:
     """The first frame of the check, in rule order, found in any clause of the text
     (a clause that points back is read with the one before it)."""
     read = clauses(text, separators, lexicon)

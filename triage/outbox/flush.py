@@ -134,12 +134,12 @@ class Outbox:
                 return
             data, department = message.as_bytes(), reply.case.department
             sent_as = (reply.case_id, reply.template, reply.recipient)
-        self._transmit(reply_id, department, sent_as, message, data, now, report)
+        self._transmit(self.sender, reply_id, department, sent_as, message, data, now, report)
 
-    def _transmit(self, reply_id: int, department: str, sent_as: tuple[int, str, str], message: EmailMessage,
-                  data: bytes, now: datetime, report: OutboxReport) -> None:
+    def _transmit(self, sender: SmtpSender, reply_id: int, department: str, sent_as: tuple[int, str, str],
+                  message: EmailMessage, data: bytes, now: datetime, report: OutboxReport) -> None:
         try:
-            self.sender.send(message, before_final_dot=lambda: state.mark_delivering(self.store, reply_id))
+            sender.send(message, before_final_dot=lambda: state.mark_delivering(self.store, reply_id))
         except SmtpError as error:
             status = state.mark_not_sent(self.store, reply_id, error, now)
             if status == REPLY_UNCONFIRMED:

@@ -26,8 +26,8 @@ DAY = timedelta(hours=24)
 
 def sent_last_hour(session: Session, now: datetime) -> int:
     """How many replies left in the hour before `now`: what the breaker counts."""
-    return session.scalar(select(func.count()).select_from(ReplyRow).where(
-        ReplyRow.status == REPLY_SENT, ReplyRow.sent_at >= now - timedelta(hours=1)))
+    return session.execute(select(func.count()).select_from(ReplyRow).where(
+        ReplyRow.status == REPLY_SENT, ReplyRow.sent_at >= now - timedelta(hours=1))).scalar_one()
 
 
 def breaker_tripped(sent_in_last_hour: int, settings: Settings) -> bool:
@@ -52,9 +52,10 @@ def safety_limit(session: Session, reply: ReplyRow, now: datetime,
             ReplyRow.status == REPLY_SENT, ReplyRow.sent_at >= now - DAY))
         if recent:
             return REPLY_SUPPRESSED, "une demande de précisions a déjà été envoyée pour ce dossier il y a moins de 24 h", None
-    sent_to_address = session.scalars(select(ReplyRow.sent_at).where(
+    # The column may be NULL (a reply not sent yet); the comparison keeps none of those.
+    sent_to_address = [at for at in session.scalars(select(ReplyRow.sent_at).where(
         ReplyRow.recipient == reply.recipient, ReplyRow.status == REPLY_SENT,
-        ReplyRow.sent_at >= now - DAY).order_by(ReplyRow.sent_at)).all()
+        ReplyRow.sent_at >= now - DAY).order_by(ReplyRow.sent_at)) if at is not None]
     if len(sent_to_address) >= settings.replies.per_address_per_day:
         # Held, not dropped: it leaves when the oldest of those replies is a day old.
         return (REPLY_PENDING, f"retenue : déjà {len(sent_to_address)} réponses à cette adresse en 24 h",

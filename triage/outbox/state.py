@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session
 
 from ..errors import SmtpError
@@ -58,7 +59,8 @@ def claim(session: Session, reply_id: int, owner: str, now: datetime) -> bool:
     claimed = session.execute(update(ReplyRow).where(ReplyRow.id == reply_id, ReplyRow.status == REPLY_PENDING)
                               .values(status=REPLY_SENDING, attempts=ReplyRow.attempts + 1,
                                       claimed_by=owner, claimed_at=now))
-    return claimed.rowcount == 1
+    # An UPDATE's result is a CursorResult (it has a rowcount); Session.execute is typed for any statement.
+    return cast(CursorResult[Any], claimed).rowcount == 1
 
 
 def mark_delivering(store: Store, reply_id: int) -> None:
@@ -77,7 +79,7 @@ def mark_sent(store: Store, reply_id: int, case_id: int, template: str, recipien
                         .values(status=REPLY_SENT, sent_at=now, last_error=""))
         add_event(session, case_id, now, "reply_sent", f"{template} à {recipient}")
         if template == "resolved":
-            case = session.get(CaseRow, case_id)
+            case = session.get_one(CaseRow, case_id)
             if case.status == RESOLVED:
                 session.add(EventRow(case_id=case.id, at=now, actor="triage", kind="closed",
                                      old_status=RESOLVED, new_status=CLOSED, detail="réponse de clôture envoyée"))
@@ -88,7 +90,7 @@ def mark_not_sent(store: Store, reply_id: int, error: SmtpError, now: datetime) 
     """Record an SMTP failure and return the reply's new status: unconfirmed when cut
     after the final dot, failed on a permanent refusal, else pending after a backoff."""
     with store.transaction() as session:
-        reply = session.get(ReplyRow, reply_id)
+        reply = session.get_one(ReplyRow, reply_id)
         reply.last_error = str(error)[:1000]
         what = f"{reply.template} à {reply.recipient} : {error}"
         if error.uncertain:
@@ -107,7 +109,7 @@ def mark_failed(store: Store, reply_id: int, now: datetime, error: str) -> bool:
     """Fail a reply that could not be built or sent, unless it already left that state;
     whether it was failed now."""
     with store.transaction() as session:
-        reply = session.get(ReplyRow, reply_id)
+        reply = session.get_one(ReplyRow, reply_id)
         if reply.status not in (REPLY_PENDING, REPLY_SENDING):
             return False
         reply.status, reply.last_error = REPLY_FAILED, error[:1000]

@@ -15,12 +15,16 @@ import smtplib
 import socket
 from collections.abc import Callable
 from email.message import EmailMessage
+from typing import TYPE_CHECKING
 
 from ..config import Server
 from ..errors import SmtpError
 
+if TYPE_CHECKING:
+    from _typeshed import ReadableBuffer
 
-class _FinalDotData:
+
+class _Smtp(smtplib.SMTP):
     """DATA sent up to its final dot, then a callback, then the dot.
 
     Before the dot, no server delivers the message (RFC 5321, 4.1.1.4); after it, it
@@ -31,12 +35,14 @@ class _FinalDotData:
     before_final_dot: Callable[[], None] = staticmethod(lambda: None)
     past_final_dot = False
 
-    def data(self, msg: bytes) -> tuple[int, bytes]:
+    def data(self, msg: ReadableBuffer | str) -> tuple[int, bytes]:
+        if isinstance(msg, str):  # as smtplib's own data() allows; sendmail always passes bytes
+            msg = msg.encode("ascii")
         self.putcmd("data")
         code, answer = self.getreply()
         if code != 354:
             raise smtplib.SMTPDataError(code, answer)
-        payload = re.sub(rb"(?m)^\.", b"..", msg)  # dot-stuffing
+        payload = re.sub(rb"(?m)^\.", b"..", bytes(msg))  # dot-stuffing
         if not payload.endswith(b"\r\n"):
             payload += b"\r\n"
         self.send(payload)
@@ -49,11 +55,7 @@ class _FinalDotData:
         return code, answer
 
 
-class _Smtp(_FinalDotData, smtplib.SMTP):
-    pass
-
-
-class _SmtpSsl(_FinalDotData, smtplib.SMTP_SSL):
+class _SmtpSsl(_Smtp, smtplib.SMTP_SSL):
     pass
 
 
@@ -63,7 +65,7 @@ class SmtpSender:
     def __init__(self, server: Server, timeout: float = 30) -> None:
         self.server = server
         self.timeout = timeout
-        self.connection: _Smtp | _SmtpSsl | None = None
+        self.connection: _Smtp | None = None
 
     def send(self, message: EmailMessage, before_final_dot: Callable[[], None] = lambda: None) -> None:
         """Send one message, or raise SmtpError saying whether to try again.
@@ -86,8 +88,9 @@ class SmtpSender:
             raise SmtpError(f"échec de l'authentification SMTP ({error.smtp_code})", permanent=False) from None
         except smtplib.SMTPResponseException as error:
             self.close()
-            text = error.smtp_error.decode(errors="replace") if isinstance(error.smtp_error, bytes) else error.smtp_error
-            raise SmtpError(f"{error.smtp_code} {text}", permanent=error.smtp_code >= 500) from None
+            answer = error.smtp_error
+            answer = answer.decode(errors="replace") if isinstance(answer, bytes) else answer
+            raise SmtpError(f"{error.smtp_code} {answer}", permanent=error.smtp_code >= 500) from None
         except (smtplib.SMTPException, OSError, socket.timeout) as error:
             uncertain = self.connection is not None and self.connection.past_final_dot
             self.close()
@@ -101,9 +104,10 @@ class SmtpSender:
         if refused:
             raise SmtpError(f"destinataire refusé : {refused}", permanent=True)
 
-    def _connect(self) -> smtplib.SMTP:
+    def _connect(self) -> _Smtp:
         server = self.server
         context = server.tls_context()
+        connection: _Smtp
         if server.security == "ssl":
             connection = _SmtpSsl(server.host, server.port, timeout=self.timeout, context=context)
         else:

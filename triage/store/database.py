@@ -13,10 +13,11 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event, inspect, text
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import ConnectionPoolEntry
 
 from ..errors import StoreError
 
@@ -39,7 +40,7 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"timeout": 60})
 
         @event.listens_for(engine, "connect")
-        def _configure(connection, _record):  # noqa: ANN001 - DB-API objects
+        def _configure(connection: sqlite3.Connection, _record: ConnectionPoolEntry) -> None:
             connection.isolation_level = None  # we say BEGIN ourselves, below
             cursor = connection.cursor()
             cursor.execute("PRAGMA busy_timeout=60000")
@@ -48,7 +49,7 @@ def make_engine(url: str) -> Engine:
             cursor.close()
 
         @event.listens_for(engine, "begin")
-        def _begin(connection):  # noqa: ANN001
+        def _begin(connection: Connection) -> None:
             # A write lock from the first statement: two pollers never interleave
             # the read-then-write of one message.
             connection.exec_driver_sql("BEGIN IMMEDIATE")
@@ -62,7 +63,7 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True)
 
 
-def _enable_wal(cursor) -> None:  # noqa: ANN001 - a DB-API cursor
+def _enable_wal(cursor: sqlite3.Cursor) -> None:
     """Switch a SQLite file to WAL (readers never wait for the writer).
 
     Switching needs the file to itself and does not wait for a busy handler: when
@@ -88,7 +89,10 @@ def alembic_config(engine: Engine) -> Config:
 
 def head_revision() -> str:
     """The schema version this code needs."""
-    return ScriptDirectory(str(MIGRATIONS)).get_current_head()
+    head = ScriptDirectory(str(MIGRATIONS)).get_current_head()
+    if head is None:  # an installation without its migrations (a wheel that left them out)
+        raise StoreError(f"no schema migrations in {MIGRATIONS}")
+    return head
 
 
 def current_revision(engine: Engine) -> str | None:

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import CursorResult, or_, select, update
 
 from ..owner import gone
 from .database import Store
@@ -47,7 +48,8 @@ def take_lease(store: Store, address: str, owner: str, now: datetime) -> bool:
             free = or_(free, MailboxRow.lock_owner == holder)
         taken = session.execute(update(MailboxRow).where(MailboxRow.address == address, free)
                                 .values(lock_owner=owner, lock_until=now + LEASE))
-        return taken.rowcount == 1
+        # An UPDATE's result is a CursorResult (it has a rowcount); Session.execute is typed for any statement.
+        return cast(CursorResult[Any], taken).rowcount == 1
 
 
 def release_lease(store: Store, address: str, owner: str) -> None:
@@ -71,7 +73,7 @@ def read_state(store: Store, address: str) -> MailboxState:
         return MailboxState(row.uidvalidity, row.last_uid)
 
 
-def save_state(store: Store, address: str, uidvalidity: int, last_uid: int) -> None:
+def save_state(store: Store, address: str, uidvalidity: int | None, last_uid: int) -> None:
     """Remember where this poll got to."""
     with store.transaction() as session:
         session.execute(update(MailboxRow).where(MailboxRow.address == address)

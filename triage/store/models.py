@@ -70,7 +70,7 @@ OPEN_STATUSES = (NEW, WAITING_REQUESTER, READY_FOR_AGENT, NEEDS_REVIEW, SELF_SER
  REPLY_SUPPRESSED, REPLY_BOUNCED, REPLY_DRY_RUN) = ReplyStatus
 
 
-class UTCDateTime(TypeDecorator):
+class UTCDateTime(TypeDecorator[datetime]):
     """Timestamps stored as naive UTC everywhere, read back as aware UTC.
 
     SQLite has no time zones; storing UTC without one keeps comparisons right on

@@ -249,12 +249,12 @@ def _apply_decision(session: Session, case: CaseRow, message: MessageRow, mail: 
         log_event(session, case, message, now, "reopened", old_status=previous,
              detail="le demandeur a écrit de nouveau après la clôture")
         case.closed_at = None
-    sender = mail.sender.address if mail.sender else ""
-    if (sender and sender != case.requester_address and decision.sender_nominative
-            and not case.requester_nominative and not is_ours(sender, rules)):
+    sender = mail.sender
+    if (sender is not None and sender.address and sender.address != case.requester_address
+            and decision.sender_nominative and not case.requester_nominative and not is_ours(sender.address, rules)):
         log_event(session, case, message, now, "requester_changed",
-             detail=f"{case.requester_address} → {sender} (adresse nominative)")
-        case.requester_address, case.requester_name = sender, mail.sender.name
+             detail=f"{case.requester_address} → {sender.address} (adresse nominative)")
+        case.requester_address, case.requester_name = sender.address, sender.name
     case.requester_nominative = case.requester_nominative or decision.sender_nominative
     case.identifier = decision.identifier or case.identifier
     case.kind = decision.case

@@ -48,7 +48,7 @@ class SweepItem:
         return f"{self.reference} : {self.what} ; {self.why}"
 
 
-def _requester_wrote() -> Select:
+def _requester_wrote() -> Select[int | None, datetime]:
     """The last message of each case that is not automatic mail: the requester's last word.
 
     Automatic mail (an out-of-office answering our request) is recorded in the case
@@ -158,7 +158,7 @@ def _close(session: Session, case: CaseRow, item: SweepItem, now: datetime) -> N
     case.status, case.closed_at, case.updated_at = CLOSED, now, now
 
 
-def _last_word(case_id: int) -> Select:
+def _last_word(case_id: int) -> Select[int]:
     """The id of the requester's last message in a case."""
     return (select(MessageRow.id).join(DecisionRow, DecisionRow.message_id == MessageRow.id)
             .where(MessageRow.case_id == case_id, DecisionRow.action != "ignore")
