@@ -102,6 +102,7 @@ class TemplateContext(TypedDict):
     account_mailbox: str
     portal_url: str
     closes_on: str
+    agent_text: str
 
 
 def template_context(content: ReplyContent, rules: Rules) -> TemplateContext:

@@ -35,7 +35,8 @@ def cases() -> Response:
     page = queue_page(g.db, wanted, request.args.get("after"), limit)
     response = jsonify([queue_row(c, page.decisions.get(c.id), g.now) for c in page.cases])
     if page.next_after:
-        following = url_for("api.cases", **{**request.args.to_dict(flat=False), "after": page.next_after})
+        query: dict[str, Any] = {**request.args.to_dict(flat=False), "after": page.next_after}
+        following = url_for("api.cases", **query)
         response.headers["Link"] = f'<{following}>; rel="next"'
     response.headers["X-Total-Count"] = str(page.total)
     return response

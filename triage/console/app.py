@@ -43,7 +43,7 @@ class Triage:
 class ConsoleFlask(Flask):
     """Flask escaping every template (ours end in .html.j2, which Flask would not escape)."""
 
-    def select_jinja_autoescape(self, filename: str) -> bool:
+    def select_jinja_autoescape(self, filename: str | None) -> bool:
         return True
 
 

@@ -55,11 +55,13 @@ def current_agent(db: Session, now: datetime) -> AgentRow | None:
     password or a disable)."""
     settings = console_settings()
     if settings.trusted_user_header:
-        login = request.headers.get(settings.trusted_user_header, "").strip().lower()
-        if login:
-            agent = db.scalars(select(AgentRow).where(AgentRow.login == login)).first()
+        named = request.headers.get(settings.trusted_user_header, "").strip().lower()
+        if named:
+            agent = db.scalars(select(AgentRow).where(AgentRow.login == named)).first()
             return agent if agent is not None and not agent.disabled else None
-    login, since, seen = session.get("login"), session.get("since", 0), session.get("seen", 0)
+    login: str | None = session.get("login")
+    since: float = session.get("since", 0)
+    seen: float = session.get("seen", 0)
     if not login:
         return None
     agent = db.scalars(select(AgentRow).where(AgentRow.login == login)).first()

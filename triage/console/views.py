@@ -19,7 +19,7 @@ FILTER_KINDS = ("expired", "lost", "unclear", "other")
 
 def queue_row(case: CaseRow, decision: DecisionRow | None, now: datetime) -> dict[str, Any]:
     """One case of the queue: what an agent needs to pick it."""
-    row = case_summary(case)
+    row: dict[str, Any] = dict(case_summary(case))
     warnings = list(decision.warnings) if decision else []
     row.update(
         action=decision.action if decision else None,

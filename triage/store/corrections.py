@@ -33,13 +33,13 @@ def read_verdict(action: str, kind: str, identifier: str, department: str, rules
         chosen, case_kind = Action(action), CaseKind(kind)
     except ValueError:
         raise CorrectionError(f"action ou nature inconnue : {action!r}, {kind!r}") from None
-    identifier = identifier.strip().lower() or None
-    if identifier is not None and not _IDENTIFIER.fullmatch(identifier):
-        raise CorrectionError(f"identifiant invalide : {identifier!r} (il se termine par -xt)")
+    written = identifier.strip().lower() or None
+    if written is not None and not _IDENTIFIER.fullmatch(written):
+        raise CorrectionError(f"identifiant invalide : {written!r} (il se termine par -xt)")
     codes = {d.code for d in rules.departments}
     if department not in codes:
         raise CorrectionError(f"département inconnu : {department!r} ({', '.join(sorted(codes))})")
-    return Verdict(chosen, case_kind, identifier, department)
+    return Verdict(chosen, case_kind, written, department)
 
 
 def correct(session: Session, reference: str, agent: str, verdict: Verdict, rules: Rules, now: datetime) -> CaseRow:

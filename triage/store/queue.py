@@ -7,6 +7,7 @@ not by an offset: the thousandth page costs what the first does, 50,000 cases or
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Select, func, or_, select, tuple_
 from sqlalchemy.orm import Session
@@ -36,7 +37,7 @@ class QueuePage:
     next_after: str | None  # the reference of the last case, when more follow
 
 
-def _filtered(query: Select, wanted: QueueFilter) -> Select:
+def _filtered(query: Select[Any], wanted: QueueFilter) -> Select[Any]:
     if wanted.departments is not None:
         query = query.where(CaseRow.department.in_(wanted.departments))
     if wanted.department:
