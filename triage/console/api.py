@@ -70,6 +70,7 @@ def act(reference: str, verb: str) -> tuple[Response, int] | Response:
         changed = perform(Context(g.db, triage.settings, triage.rules, g.agent.login, g.now), verb, found.reference,
                           form)
         g.db.commit()
+        g.db.expire_all()  # the answer shows the case as stored, with every event the action wrote
     except TriageError as error:
         g.db.rollback()
         return jsonify({"error": str(error)}), 409
