@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import select
 
-from tests.conftest import MAILBOX_07, build_eml
+from tests.conftest import build_eml
 from triage.config import Settings
 from triage.console.app import create_app
 from triage.models import RawMail
