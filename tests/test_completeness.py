@@ -88,3 +88,11 @@ def test_every_package_of_the_code_ships_in_the_wheel():
     listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
     code = {".".join(init.parent.relative_to(ROOT).parts) for init in (ROOT / "triage").rglob("__init__.py")}
     assert code - listed == set()
+
+
+def test_every_module_of_the_code_stays_under_300_lines():
+    """A module past 300 lines does more than one job: split it by job (as store/ and
+    outbox/ were), rather than let it grow."""
+    longer = {str(path.relative_to(ROOT)): count for path in (ROOT / "triage").rglob("*.py")
+              if (count := len(path.read_text(encoding="utf-8").splitlines())) > 300}
+    assert longer == {}

@@ -17,7 +17,7 @@ from triage.mailbox import ImapMailbox
 from triage.poller import run_daemon
 from triage.rules import load_rules
 from triage.store.database import open_store
-from triage.store.models import MessageRow
+from triage.store.models import MailboxRow, MessageRow
 
 ROOT = Path(__file__).resolve().parent.parent
 TRIAGE = Path(sys.executable).parent / "triage"
@@ -129,3 +129,49 @@ def test_an_unexpected_error_in_a_round_is_logged_with_its_mailbox_and_the_threa
     assert "\n" not in line and line.startswith(f"{MAILBOX_74}: ") and "RuntimeError" in line
     assert "reconnecting in 1 s" in line
     assert errors[0].exc_info, "the traceback of a bug goes to the log"
+
+
+def test_a_daemon_round_that_raises_is_recorded_for_the_health_page_and_the_next_pass_too(
+        dovecot, imap_config, monkeypatch):
+    # The same unforeseen bug as above, once, in one round of 74: its row keeps the
+    # error with its time, then the retried round's pass, newer; the error stays on record.
+    settings = load_settings(str(imap_config))
+    store = open_store(settings.database_url)
+    search = ImapMailbox.new_uids
+    failures = []
+
+    def fails_once_in_74(box, last_uid):
+        if box.config.address == MAILBOX_74 and not failures:
+            failures.append(last_uid)
+            raise RuntimeError("an unforeseen bug")
+        return search(box, last_uid)
+
+    def row_74() -> MailboxRow | None:
+        with store.transaction() as session:
+            return session.scalars(select(MailboxRow).where(MailboxRow.address == MAILBOX_74)).first()
+
+    def failed() -> bool:
+        row = row_74()
+        return row is not None and row.last_error_at is not None
+
+    def passed_since() -> bool:
+        row = row_74()
+        return row is not None and row.last_poll_at is not None and row.last_poll_at > row.last_error_at
+
+    monkeypatch.setattr(ImapMailbox, "new_uids", fails_once_in_74)
+    dovecot.append("74", mail(0))
+    stop = threading.Event()
+    daemon = threading.Thread(target=run_daemon, args=(settings, store, load_rules(), stop), kwargs={"idle_seconds": 5})
+    daemon.start()
+    try:
+        assert wait_until(failed), "the failed round is recorded"
+        assert wait_until(lambda: recorded(imap_config) == 1), "the round is retried after the error"
+        assert wait_until(passed_since), "the retried round's pass is recorded"
+        row = row_74()
+    finally:
+        stop.set()
+        daemon.join(timeout=30)
+        store.dispose()
+    assert failures, "the error was injected"
+    assert row is not None and row.last_error == "RuntimeError: an unforeseen bug"
+    assert row.last_poll_at > row.last_error_at

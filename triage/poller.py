@@ -27,6 +27,7 @@ from . import clock
 from .config import Folders, MailboxConfig, Settings
 from .errors import MailboxError, StoreError, TriageError
 from .mailbox import ImapMailbox
+from .mailbox_health import describe_failure, first_line, note_failed, note_polled
 from .models import Outcome, RawMail
 from .outbox import Outbox, OutboxReport
 from .owner import new_owner
@@ -172,19 +173,13 @@ def poll_mailbox(config: MailboxConfig, settings: Settings, store: Store, rules:
     except (TriageError, SQLAlchemyError) as error:
         result.error = describe_failure(error)
         log.error("%s: %s", config.address, result.error)
+        note_failed(store, config, error)
+    except Exception as error:
+        note_failed(store, config, error)  # a bug shows on the health page too, then goes up as before
+        raise
+    else:
+        note_polled(store, config.address)
     return result
-
-
-def describe_failure(error: Exception) -> str:
-    """One line for the operator; a database error says that the mail waits."""
-    if isinstance(error, SQLAlchemyError):
-        return f"database unavailable, mail left in place: {_first_line(error)}"
-    return _first_line(error)
-
-
-def _first_line(error: Exception) -> str:
-    """The first line of an error (SQLAlchemy's go on with the statement and a link)."""
-    return str(error).splitlines()[0] if str(error) else type(error).__name__
 
 
 def _release_lease(store: Store, address: str, owner: str) -> None:
@@ -195,7 +190,7 @@ def _release_lease(store: Store, address: str, owner: str) -> None:
     try:
         mailboxes.release_lease(store, address, owner)
     except SQLAlchemyError as error:
-        log.warning("%s: lease not released: %s", address, _first_line(error))
+        log.warning("%s: lease not released: %s", address, first_line(error))
 
 
 def poll_source(path: Path, address: str | None, settings: Settings, store: Store, rules: Rules) -> MailboxResult:
@@ -231,7 +226,7 @@ def poll_all(settings: Settings, store: Store, rules: Rules, dry_run: bool = Fal
         report = Outbox(store, settings, rules, dry_run).flush(clock.now())
     except SQLAlchemyError as error:
         # Replies are queued in the store: none is lost, they leave with a later flush.
-        message = (f"replies not sent, database unavailable: {_first_line(error)}; "
+        message = (f"replies not sent, database unavailable: {first_line(error)}; "
                    f"they wait in the store for the next poll")
         log.error("%s", message)
         report = OutboxReport(errors=[message], store_failed=True)
@@ -258,6 +253,7 @@ def watch_mailbox(config: MailboxConfig, settings: Settings, store: Store, rules
                             process_mailbox(box, settings, store, rules, owner, MailboxResult(config.address))
                         finally:
                             _release_lease(store, config.address, owner)
+                        note_polled(store, config.address)
                     # Replies due (new ones, retries after a 4xx) leave after each round.
                     Outbox(store, settings, rules, dry_run).flush(clock.now())
                     # A whole round went through: the next failure is a new one. (Not on
@@ -271,12 +267,14 @@ def watch_mailbox(config: MailboxConfig, settings: Settings, store: Store, rules
         except (TriageError, SQLAlchemyError) as error:
             log.error("%s: %s; reconnecting in %.0f s", config.address, describe_failure(error), backoff)
             log.debug("%s: traceback of the failure above", config.address, exc_info=True)
+            note_failed(store, config, error)
             stop.wait(backoff)
             backoff = min(backoff * 2, max_backoff)
         except Exception as error:  # noqa: BLE001 - a bug must not end this mailbox's thread silently
             # The traceback goes to the log: this is a bug to report, not an outage.
             log.error("%s: unexpected error, %s: %s; reconnecting in %.0f s", config.address,
-                      type(error).__name__, _first_line(error), backoff, exc_info=True)
+                      type(error).__name__, first_line(error), backoff, exc_info=True)
+            note_failed(store, config, error)
             stop.wait(backoff)
             backoff = min(backoff * 2, max_backoff)
 

@@ -1,4 +1,4 @@
-"""The French words agents read for statuses, case kinds and actions."""
+"""The French words agents read for statuses, case kinds, actions and the service's health."""
 
 STATUS = {
     "new": "nouveau",
@@ -123,4 +123,12 @@ IGNORED_BECAUSE = {
     "robot-sender": "expéditeur automatique (noreply, MAILER-DAEMON…)",
     "our-mailbox": "envoyé par l'une de nos boîtes",
     "robot-subject": "objet d'absence ou d'avis automatique",
+}
+
+# How a mailbox is being read (triage/health.py MailboxState), on the console's health page.
+HEALTH_STATE = {
+    "ok": "relevée normalement",
+    "failing": "en erreur : la dernière relève a échoué",
+    "never_polled": "jamais relevée",
+    "stale": "relève en retard : aucune relève réussie depuis trop longtemps",
 }

@@ -1,4 +1,5 @@
-"""Per-mailbox bookkeeping in the store: UIDVALIDITY, last UID filed, and the lease.
+"""Per-mailbox bookkeeping in the store: UIDVALIDITY, last UID filed, the lease, and
+the last poll and error the health page shows.
 
 The lease is how two overlapping pollers (a slow cron run and the next one, or cron
 and a daemon) never hold the same mailbox: taking it is one conditional UPDATE.
@@ -13,11 +14,14 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, or_, select, update
 
 from ..owner import gone
+from ..printable import printable
 from .database import Store
 from .models import MailboxRow
 from .recording import insert_if_absent
 
 LEASE = timedelta(minutes=10)
+# The longest error text kept: one line on the health page, never a whole traceback.
+ERROR_LENGTH = 500
 
 
 @dataclass(frozen=True)
@@ -78,3 +82,24 @@ def save_state(store: Store, address: str, uidvalidity: int | None, last_uid: in
     with store.transaction() as session:
         session.execute(update(MailboxRow).where(MailboxRow.address == address)
                         .values(uidvalidity=uidvalidity, last_uid=last_uid))
+
+
+def mark_polled(store: Store, address: str, at: datetime) -> None:
+    """A pass over the mailbox went through at `at`; the last error is kept (the health
+    page compares the two times to tell the state)."""
+    with store.transaction() as session:
+        session.execute(update(MailboxRow).where(MailboxRow.address == address).values(last_poll_at=at))
+
+
+def mark_failed(store: Store, address: str, error: str, at: datetime) -> None:
+    """A pass over the mailbox failed at `at`: keep one printable line of the error.
+
+    The text is read on a web page and in a terminal: whatever the caller gives, the
+    row holds one line without control characters, at most ERROR_LENGTH long.
+    """
+    line = printable(error).strip()
+    if len(line) > ERROR_LENGTH:
+        line = line[: ERROR_LENGTH - 1] + "…"
+    with store.transaction() as session:
+        session.execute(update(MailboxRow).where(MailboxRow.address == address)
+                        .values(last_error=line, last_error_at=at))
