@@ -84,7 +84,7 @@ def format_agreement(by_department: dict[str, Agreement], since: datetime | None
     if not changed:
         lines.append("  none")
     for key, (engine, agent), count in changed:
-        lines.append(f"  {'all' if key == ALL else key:<4} {engine:>19} → {agent:<19} {count:>5}")
+        lines.append(f"  {'all' if key == ALL else key:<4} {f'{engine} → {agent}':<40} {count:>5}")
     return "\n".join(lines)
 
 

@@ -47,8 +47,8 @@ class ExportReport:
         """One line for the command's output."""
         line = f"{self.written} judged message{'s' * (self.written != 1)} exported to {self.directory}"
         if self.follow_ups:
-            line += (f" ({self.follow_ups} of them followed an earlier message of their case, which "
-                     "`triage eval` does not see)")
+            line += (f" ({self.follow_ups} after an earlier message of their case, which `triage eval` "
+                     "does not see: it reads each message alone)")
         skipped = sum(self.skipped.values())
         if skipped:
             line += f"; {skipped} skipped: " + ", ".join(f"{self.skipped[r]} {r}" for r in REASONS if self.skipped[r])

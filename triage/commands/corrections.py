@@ -7,7 +7,6 @@ from __future__ import annotations
 import argparse
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 from .. import clock
 from ..agreement import agreement_by_department, format_agreement, latest_judgements
@@ -17,7 +16,7 @@ from ..store.corrections import corrections_since
 from . import command_session, parse_duration
 
 
-def add_parser(commands: Any) -> None:
+def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """The `corrections` command and its actions (`commands`: the parser's subparsers)."""
     corrections_parser = commands.add_parser(
         "corrections", help="the agents' judgements of the engine's decisions: export them as a corpus")
