@@ -9,11 +9,9 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
-from datetime import timedelta
 from pathlib import Path
 
-from . import durations
-from .commands import cases, console, database, files, mail
+from .commands import cases, console, corrections, database, files, mail, parse_duration
 from .config import DEFAULT_CONFIG
 from .errors import TriageError
 from .logs import configure_logging
@@ -52,14 +50,20 @@ def build_parser() -> argparse.ArgumentParser:
     classify_parser.set_defaults(command=files.run_classify)
 
     eval_parser = commands.add_parser(
-        "eval", help="measure decisions against labelled mail (labels.jsonl)",
+        "eval", help="measure decisions against labelled mail (labels.jsonl), or against the agents' judgements",
         description="Per-field accuracy (a field never labelled is 'unmeasured') and an action "
                     "confusion table; exit 1 below the thresholds, when an automatic mail is not "
-                    "ignored or when a person's mail is.")
-    eval_parser.add_argument("directory", type=Path, metavar="DIR", help="folder holding labels.jsonl files")
+                    "ignored or when a person's mail is. With --corrections, from the store: per "
+                    "department, how often agents left each field of the engine's decisions as it was.")
+    eval_parser.add_argument("directory", type=Path, nargs="?", metavar="DIR",
+                             help="folder holding labels.jsonl files (not with --corrections)")
     eval_parser.add_argument("--min-action", type=float, default=0.95, help="minimum action accuracy (0.95)")
     eval_parser.add_argument("--min-identifier", type=float, default=0.98,
                              help="minimum identifier accuracy (0.98)")
+    eval_parser.add_argument("--corrections", action="store_true",
+                             help="measure against the agents' judgements kept in the store, not a folder "
+                                  "(a measure: exit 0 whatever the figures)")
+    corrections.add_judgement_filters(eval_parser)
     eval_parser.set_defaults(command=files.run_eval)
 
     checks_parser = commands.add_parser("checks", help="list the checks and what each looks for")
@@ -158,6 +162,7 @@ def build_parser() -> argparse.ArgumentParser:
     purge_parser.add_argument("--older-than", required=True, type=parse_duration, metavar="AGE",
                               help="retention, e.g. 365d (days), 52w (weeks), 12h (hours)")
     purge_parser.set_defaults(command=database.run_purge)
+    corrections.add_parser(commands)
     for _, subcommand in subcommand_parsers(parser):
         add_global_options(subcommand, with_defaults=False)
     return parser
@@ -203,14 +208,6 @@ def subcommand_parsers(parser: argparse.ArgumentParser,
                 found.append(((*path, name), subparser))
                 found.extend(subcommand_parsers(subparser, (*path, name)))
     return found
-
-
-def parse_duration(text: str) -> timedelta:
-    """"365d", "52w", "12h" → a timedelta: the parser of `[cases]` too (triage/durations.py)."""
-    try:
-        return durations.parse_duration(text)
-    except ValueError as error:
-        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 if __name__ == "__main__":

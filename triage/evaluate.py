@@ -59,12 +59,15 @@ def read_labels(path: Path) -> list[dict[str, Any]]:
             raise LabelsError(f"{path}:{number}: a label needs at least 'file' and 'action'")
         if label["action"] not in ACTIONS:
             raise LabelsError(f"{path}:{number}: unknown action {label['action']!r}")
+        if not isinstance(label.get("mailbox", ""), str):
+            raise LabelsError(f"{path}:{number}: 'mailbox' is an address")
         labels.append(label)
     return labels
 
 
-def evaluate(directory: Path, rules: Rules) -> Evaluation:
-    """Classify every labelled message under directory and compare."""
+def evaluate(directory: Path, rules: Rules, require_verdict: bool = True) -> Evaluation:
+    """Classify every labelled message under directory and compare; a label's `mailbox`
+    is the receiving mailbox, as `classify --mailbox` gives it."""
     files = sorted(directory.rglob("labels.jsonl"))
     if not files:
         raise LabelsError(f"no labels.jsonl under {directory}")
@@ -74,7 +77,8 @@ def evaluate(directory: Path, rules: Rules) -> Evaluation:
             message = labels_file.parent / label["file"]
             if not message.is_file():
                 raise LabelsError(f"{labels_file}: labelled file {label['file']} does not exist")
-            mail, decision = classify(RawMail(message.read_bytes(), str(message)), rules)
+            mail, decision = classify(RawMail(message.read_bytes(), str(message), label.get("mailbox")), rules,
+                                      require_verdict)
             got = decision_record(str(message), mail, decision)
             _compare(result, str(message.relative_to(directory)), label, got)
     return result

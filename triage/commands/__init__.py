@@ -11,9 +11,11 @@ import argparse
 import getpass
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 
 from sqlalchemy.orm import Session
 
+from .. import durations
 from ..config import Settings, load_settings
 from ..errors import ConfigError
 from ..store.database import Store, open_store
@@ -49,3 +51,12 @@ def command_session(args: argparse.Namespace) -> Iterator[tuple[Settings, Sessio
 def agent_of(args: argparse.Namespace) -> str:
     """Who acts: --agent, else the login name."""
     return args.agent or getpass.getuser()
+
+
+def parse_duration(text: str) -> timedelta:
+    """"365d", "52w", "12h" → a timedelta, for options such as `purge --older-than`: the
+    parser of `[cases]` too (triage/durations.py), so both say the same when one is wrong."""
+    try:
+        return durations.parse_duration(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None

@@ -1,5 +1,6 @@
 """`classify`, `eval`, `checks`: decisions on mail files, for people writing rules;
-nothing is stored or sent, so no store is opened.
+nothing is stored or sent, so no store is opened (but by `eval --corrections`, which
+reads the agents' judgements: triage/commands/corrections.py).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from ..models import RawMail
 from ..pipeline import classify, decision_record
 from ..rules import load_rules
 from . import settings_of
+from .corrections import run_agreement
 
 
 def message_files(paths: list[str]) -> list[str]:
@@ -47,8 +49,16 @@ def run_classify(args: argparse.Namespace) -> int:
 
 
 def run_eval(args: argparse.Namespace) -> int:
-    """`triage eval`: accuracy against labels."""
-    result = evaluate(args.directory, load_rules(args.rules))
+    """`triage eval`: accuracy against labels; with --corrections, agreement with the agents."""
+    if args.corrections:
+        if args.directory is not None:
+            raise TriageError("eval: give DIR or --corrections, not both")
+        return run_agreement(args)
+    if args.directory is None:
+        raise TriageError("eval: give DIR (a folder of labelled mail) or --corrections (the agents' judgements)")
+    if args.since is not None or args.department is not None:
+        raise TriageError("eval: --since and --department go with --corrections")
+    result = evaluate(args.directory, load_rules(args.rules), settings_of(args).authentication.require_verdict)
     print(format_evaluation(result))
     below = (result.below("action", args.min_action) or result.below("identifier", args.min_identifier)
              or result.automatic_ignored < result.automatic_total or bool(result.human_ignored))
