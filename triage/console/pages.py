@@ -3,15 +3,19 @@ Every page works without JavaScript; forms post back here with their CSRF token.
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from typing import Any
 
-from flask import Blueprint, Response, abort, current_app, g, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, g, jsonify, redirect, render_template, request, url_for
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.wrappers import Response as BaseResponse
 
+from .. import clock
 from ..agreement import agreement_by_department
 from ..clock import PARIS
 from ..errors import TriageError
+from ..health import health_snapshot
 from ..store.corrections import corrections_since
 from ..store.database import rehearsal
 from ..store.judgements import engine_verdict, judged_decision
@@ -21,8 +25,9 @@ from .scope import guard, visible_case, visible_departments
 from .sessions import check_csrf, log_in, log_out
 from .views import FILTER_KINDS, FILTER_STATUSES, case_page, queue_row
 
+log = logging.getLogger(__name__)
 blueprint = Blueprint("pages", __name__)
-PUBLIC = {"pages.login", "pages.stylesheet", "pages.script", "api.healthz"}
+PUBLIC = {"pages.login", "pages.stylesheet", "pages.script", "pages.healthz"}
 
 
 @blueprint.before_app_request
@@ -125,6 +130,28 @@ def act(reference: str, verb: str) -> BaseResponse | tuple[str, int] | str:
         return render_template("console/case.html.j2", **_case_context(reference, error=str(error), form=form,
                                                                        verb=verb)), 409
     return redirect(url_for("pages.case", reference=case.reference, fait=verb))
+
+
+@blueprint.route("/health")
+def health() -> str:
+    """Each mailbox's last good poll and last error, the breaker, replies to check, mail
+    without an authentication verdict, open cases per department."""
+    triage = current_app.config["TRIAGE"]
+    snapshot = health_snapshot(triage.store, triage.settings, g.now)
+    return render_template("console/health.html.j2", agent=g.agent, health=snapshot)
+
+
+@blueprint.route("/healthz")
+def healthz() -> tuple[Response, int]:
+    """For a monitoring probe, without login: no personal data; 503 when degraded or
+    when the store cannot be read."""
+    triage = current_app.config["TRIAGE"]
+    try:
+        snapshot = health_snapshot(triage.store, triage.settings, clock.now())
+    except SQLAlchemyError as error:
+        log.error("healthz: the store cannot be read: %s", type(error).__name__)
+        return jsonify({"status": "down", "store": "unreachable"}), 503
+    return jsonify(snapshot.as_json()), 503 if snapshot.degraded else 200
 
 
 @blueprint.route("/static/console.css")

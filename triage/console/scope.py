@@ -42,6 +42,9 @@ def guard(public: set[str], to_login: Callable[[], Response]) -> Response | None
         if request.path.startswith("/api/"):
             abort(401)
         return to_login()
+    # End this first read: on SQLite every transaction holds the one write lock, and a
+    # page may read through its own sessions too (the health snapshot).
+    g.db.commit()
     if request.method == "POST":
         check_csrf()
     return None
