@@ -10,6 +10,7 @@ from flask import Blueprint, Response, abort, current_app, g, redirect, render_t
 from werkzeug.wrappers import Response as BaseResponse
 
 from ..agreement import agreement_by_department
+from ..case_rows import queue_row
 from ..clock import PARIS
 from ..errors import TriageError
 from ..store.corrections import corrections_since
@@ -19,7 +20,7 @@ from ..store.queue import QueueFilter, queue_page
 from .actions import DONE, VERBS, Context, perform, preview
 from .scope import guard, visible_case, visible_departments
 from .sessions import check_csrf, log_in, log_out
-from .views import FILTER_KINDS, FILTER_STATUSES, case_page, queue_row
+from .views import FILTER_KINDS, FILTER_STATUSES, case_page
 
 blueprint = Blueprint("pages", __name__)
 PUBLIC = {"pages.login", "pages.stylesheet", "pages.script", "api.healthz"}
