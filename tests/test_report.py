@@ -175,7 +175,11 @@ def test_the_report_command_writes_pages_and_sends_a_digest(smtp_config, smtp_si
     assert str(smtp_config.parent / "data" / "report" / "ddfip-26.html") in out and "digest sent" in out
     (digest,) = digests(smtp_sink)
     assert str(digest["Subject"]).startswith("Rapport SPL-PES DDFIP de la Drôme du ")
-    assert "Dossiers SPL-PES de la DDFIP de la Drôme" in digest.get_body(("html",)).get_content()
+    body = digest.get_body(("html",)).get_content()
+    assert "Dossiers SPL-PES de la DDFIP de la Drôme" in body
+    # the page itself: its lines, each with its details (a client without <details> shows them open)
+    assert body.count('<tr class="ligne">') == body.count('<tr class="details">') > 0
+    assert "<style>" in body and "<link" not in body, "its style travels with it"
     assert [part.get_filename() for part in digest.iter_attachments()] == ["ddfip-26.csv"]
     assert digest["Auto-Submitted"] == "auto-generated"
 
