@@ -82,6 +82,15 @@ def test_rules_files_are_valid_and_patterns_are_single(file):
     assert file.name in README
 
 
+def test_every_folder_of_templates_ships_in_the_wheel():
+    """Each folder of templates/ is a data package of its own (the console's and the
+    shared case lines too): one left out would be missing from an installed triage."""
+    setuptools = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    folders = {f"triage.shipped.templates.{path.name}" for path in (ROOT / "templates").iterdir() if path.is_dir()}
+    assert folders - set(setuptools["packages"]) == set()
+    assert {name for name in folders if "*.j2" not in setuptools["package-data"].get(name, [])} == set()
+
+
 def test_every_package_of_the_code_ships_in_the_wheel():
     """pyproject lists packages by hand (the data packages need it): a new folder of
     code left out would work in the editable install and be missing once installed."""

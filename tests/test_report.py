@@ -87,9 +87,41 @@ def test_a_department_page_shows_the_queue_in_french(report_dir):
 def test_cases_for_an_agent_come_oldest_first_with_their_evidence(report_dir):
     page = (report_dir / "ddfip-07.html").read_text(encoding="utf-8")
     section = page.split('id="table-a-traiter"')[1].split("</table>")[0]
-    ages = [int(age) for age in re.findall(r'<td class="num">(\d+)</td>', section)]
+    ages = [int(age) for age in re.findall(r'<td class="num age">(\d+) j</td>', section)]
     assert len(ages) > 3 and ages == sorted(ages, reverse=True)
     assert "identifiant :" in section and "nature :" in section
+
+
+def case_groups(page: str, table_id: str) -> list[str]:
+    """The <tbody> of each case of a table: its line, then its details."""
+    section = page.split(f'id="{table_id}"')[1].split("</table>")[0]
+    return re.findall(r'<tbody class="dossier">(.*?)</tbody>', section, re.S)
+
+
+@pytest.mark.parametrize("table_id", ["table-a-traiter", "table-attente", "table-auto"])
+def test_each_case_is_one_line_with_its_details_folded_under_it(report_dir, table_id):
+    page = (report_dir / "ddfip-07.html").read_text(encoding="utf-8")
+    groups = case_groups(page, table_id)
+    assert len(groups) >= 3
+    for group in groups:
+        (line,) = re.findall(r'<tr class="ligne">(.*?)</tr>', group, re.S)
+        assert len(re.findall(r"<td[ >]", line)) == 9, "the console's nine columns"
+        reference = re.search(r'<td class="ref"><a href="#(dossier-([^"]+))">\2</a></td>', line)
+        assert reference, "the reference leads to the case's details"
+        (details,) = re.findall(r'<tr class="details"><td colspan="9">\s*<details>(.*?)</details>', group, re.S)
+        assert f'<dl class="fiche" id="{reference.group(1)}">' in details
+        for label in ("Ouvert le", "Demandeur", "Alertes", "Portable", "Ce qui manque", "Dernière réponse envoyée",
+                      "Motifs de la décision", "Extrait du dernier message", "Copie brute"):
+            assert f"<dt>{label}</dt>" in details, label
+    assert any("raw/" in group and ".eml" in group for group in groups), "the raw copy's path is kept"
+
+
+def test_a_waiting_case_says_what_is_missing_without_opening_it(report_dir):
+    page = html.unescape((report_dir / "ddfip-07.html").read_text(encoding="utf-8"))
+    summaries = [re.search(r"<summary>(.*?)</summary>", group, re.S).group(1)
+                 for group in case_groups(page, "table-attente")]
+    assert summaries and all("ce qui manque : " in summary for summary in summaries)
+    assert any("identifiant en -xt" in summary for summary in summaries)
 
 
 def test_mail_content_is_escaped_never_markup(report_dir):
@@ -106,7 +138,7 @@ def test_ignored_mail_is_counted_by_reason(report_dir):
     section = page.split('id="ignores"')[1]
     counts = section.split("</table>")[0]
     total = sum(int(n) for n in re.findall(r'<td class="num">(\d+)</td>', counts))
-    listed = section.split("<details>")[1].count("<tr><td>")
+    listed = section.split("<details>")[1].count('<tr><td class="ref">')
     assert total == listed > 0
     assert "réponse automatique (Auto-Submitted)" in counts
 
@@ -143,7 +175,11 @@ def test_the_report_command_writes_pages_and_sends_a_digest(smtp_config, smtp_si
     assert str(smtp_config.parent / "data" / "report" / "ddfip-26.html") in out and "digest sent" in out
     (digest,) = digests(smtp_sink)
     assert str(digest["Subject"]).startswith("Rapport SPL-PES DDFIP de la Drôme du ")
-    assert "Dossiers SPL-PES de la DDFIP de la Drôme" in digest.get_body(("html",)).get_content()
+    body = digest.get_body(("html",)).get_content()
+    assert "Dossiers SPL-PES de la DDFIP de la Drôme" in body
+    # the page itself: its lines, each with its details (a client without <details> shows them open)
+    assert body.count('<tr class="ligne">') == body.count('<tr class="details">') > 0
+    assert "<style>" in body and "<link" not in body, "its style travels with it"
     assert [part.get_filename() for part in digest.iter_attachments()] == ["ddfip-26.csv"]
     assert digest["Auto-Submitted"] == "auto-generated"
 

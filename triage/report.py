@@ -1,28 +1,29 @@
 """The agents' queue report: one self-contained French HTML page per department (plus an
-index) and a CSV for Excel. Everything that comes from a mail is escaped by Jinja2;
-a Content-Security-Policy admits only our own inline script, as a second wall.
+index) and a CSV for Excel. A case is one line, the console's (templates/shared/), with
+its details folded under it (report_rows). Everything that comes from a mail is escaped
+by Jinja2; a Content-Security-Policy admits only our own inline script, as a second wall.
 """
 
 from __future__ import annotations
 
 import base64
-import csv
 import hashlib
-import io
 from collections import Counter
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, TypedDict
+from typing import Any, TypedDict
 
+from jinja2 import Environment
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from . import wording
 from .agent_view import local
-from .models import Action, CheckName
+from .models import CheckName
 from .replies import environment
+from .report_csv import render_csv
+from .report_rows import report_row
 from .rules import Rules
 from .store.models import (
     NEEDS_REVIEW,
@@ -41,34 +42,6 @@ from .store.models import (
 )
 from .waits import WaitFigures, wait_figures
 
-if TYPE_CHECKING:
-    from _csv import Writer as CsvWriter  # what csv.writer returns
-
-EXCERPT = 300  # characters of a message's (redacted) new text shown to agents
-@dataclass
-class CaseLine:
-    """One case as the report shows it (all strings, ready to escape)."""
-
-    reference: str
-    linked_to: str  # the case whose reference this one cited without joining it
-    status: str
-    status_label: str
-    age_days: int
-    opened: str
-    kind_label: str
-    identifier: str
-    requester_name: str
-    requester_address: str
-    nominative: bool
-    phone_label: str
-    reasons: list[str]
-    warnings: list[str]
-    missing: list[str]
-    excerpt: str
-    raw_copy: str
-    last_reply: str
-
-
 # An ignored message, and a reply that did not leave (or not yet), as a page lists them.
 IgnoredLine = TypedDict("IgnoredLine", {"reference": str, "received": str, "sender": str, "subject": str,
                                         "reason": str})
@@ -86,9 +59,10 @@ class DepartmentReport:
     title: str  # "DDFIP de l'Ardèche", "boîte de réception inconnue": what the page is about
     mailbox: str
     counts: dict[str, int]
-    to_handle: list[CaseLine] = field(default_factory=list)
-    waiting: list[CaseLine] = field(default_factory=list)
-    other_open: list[CaseLine] = field(default_factory=list)
+    # cases as triage.report_rows.report_row dicts: the console's line and the details
+    to_handle: list[dict[str, Any]] = field(default_factory=list)
+    waiting: list[dict[str, Any]] = field(default_factory=list)
+    other_open: list[dict[str, Any]] = field(default_factory=list)
     replies_blocked: list[BlockedReply] = field(default_factory=list)
     ignored_by_reason: dict[str, int] = field(default_factory=dict)
     ignored: list[IgnoredLine] = field(default_factory=list)
@@ -110,11 +84,11 @@ def build_department(session: Session, rules: Rules, code: str, now: datetime) -
                               waits=wait_figures(cases, now))
     for case in cases:
         if case.status in (READY_FOR_AGENT, NEEDS_REVIEW):
-            report.to_handle.append(case_line(case, now))
+            report.to_handle.append(report_row(case, now))
         elif case.status == WAITING_REQUESTER:
-            report.waiting.append(case_line(case, now))
+            report.waiting.append(report_row(case, now))
         elif case.status in OPEN_STATUSES:
-            report.other_open.append(case_line(case, now))
+            report.other_open.append(report_row(case, now))
         elif case.status == "ignored":
             for message in case.messages:
                 reason = ignored_reason(message)
@@ -128,8 +102,8 @@ def build_department(session: Session, rules: Rules, code: str, now: datetime) -
                     "reference": case.reference, "template": reply.template, "recipient": reply.recipient,
                     "status": wording.REPLY_STATUS.get(reply.status, reply.status), "error": reply.last_error,
                     "created": local(reply.created_at)})
-    report.to_handle.sort(key=lambda line: -line.age_days)
-    report.waiting.sort(key=lambda line: -line.age_days)
+    report.to_handle.sort(key=lambda row: -row["age_days"])
+    report.waiting.sort(key=lambda row: -row["age_days"])
     return report
 
 
@@ -141,55 +115,11 @@ def queue_title(rules: Rules, code: str) -> str:
     return wording.UNKNOWN_QUEUE if code == UNKNOWN_DEPARTMENT else f"DDFIP {code}"
 
 
-def case_line(case: CaseRow, now: datetime) -> CaseLine:
-    """A case, with what the last decisions say, for one row of the report."""
-    decisions = [m.decision for m in case.messages if m.decision is not None]
-    last = decisions[-1] if decisions else None
-    facts = last.facts if last else {}
-    findings = last.findings if last else []
-    warnings = sorted({w for d in decisions for w in d.warnings})
-    shown_warnings = [wording.WARNING.get(w, w) for w in warnings]
-    if any(d.action == Action.REDIRECT_DEPARTMENT for d in decisions):
-        shown_warnings.append(wording.WARNING["wrong_department"])
-    if any(m.parse_status != "ok" for m in case.messages):
-        shown_warnings.append(wording.WARNING["unparseable"])
-    if any(r.status in (REPLY_FAILED, REPLY_BOUNCED) for r in case.replies):
-        shown_warnings.append(wording.WARNING["reply_failed"])
-    if facts.get("other_person"):
-        shown_warnings.append(wording.WARNING["other_person"])
-    latest_text = next((m.new_text for m in reversed(case.messages) if m.new_text), "") or ""
-    raw = next((m.raw_path or m.raw_note for m in reversed(case.messages) if m.raw_path or m.raw_note), "")
-    sent = [r for r in case.replies if r.sent_at]
-    return CaseLine(
-        reference=case.reference,
-        linked_to=case.linked_case.reference if case.linked_case else "",
-        status=case.status,
-        status_label=wording.STATUS.get(case.status, case.status),
-        age_days=max(0, (now - case.opened_at).days),
-        opened=local(case.opened_at),
-        kind_label=wording.KIND.get(case.kind, case.kind),
-        identifier=case.identifier or "",
-        requester_name=case.requester_name,
-        requester_address=case.requester_address,
-        nominative=case.requester_nominative,
-        phone_label={True: "enregistré", False: "aucun", None: "non précisé"}.get(facts.get("phone_registered"),
-                                                                                  "non précisé"),
-        reasons=[f"{wording.CHECK.get(f['check'], f['check'])} : {f['evidence']}"
-                 for f in findings if f.get("hit") and f.get("evidence") and f["check"] != CheckName.MAILBOX],
-        warnings=list(dict.fromkeys(shown_warnings)),
-        missing=[wording.MISSING.get(m, m) for m in (last.missing if last else [])],
-        excerpt=" ".join(latest_text.split())[:EXCERPT],
-        raw_copy=raw,
-        last_reply=f"{wording.TEMPLATE.get(sent[-1].template, sent[-1].template)} le {local(sent[-1].sent_at)}"
-        if sent else "",
-    )
-
-
 def ignored_reason(message: MessageRow) -> str:
     """Why an automatic mail was ignored, in French, from its first robot signal."""
     findings = message.decision.findings if message.decision else []
     code = next((f.get("code", "") for f in findings if f["check"] == CheckName.AUTOMATIC and f.get("hit")), "")
-    return wording.IGNORED_BECAUSE.get(code, "autre signal automatique")  # decisions stored before codes: generic
+    return wording.IGNORED_BECAUSE.get(code, wording.IGNORED_OTHER)  # decisions stored before codes: generic
 
 
 def departments_in_store(session: Session, rules: Rules) -> list[str]:
@@ -204,9 +134,17 @@ def departments_in_store(session: Session, rules: Rules) -> list[str]:
 SCRIPT_TEMPLATE = "report/filter_sort.js.j2"
 
 
+def _environment(templates_dir: str | None) -> Environment:
+    """The templates, with the French words (triage/wording.py) the shared case line reads,
+    as the console's templates have them."""
+    env = environment(templates_dir)
+    env.globals["wording"] = wording
+    return env
+
+
 def _script(templates_dir: str | None) -> tuple[str, str]:
     """Our inline script and its CSP hash (anything else on the page cannot run)."""
-    code = environment(templates_dir).get_template(SCRIPT_TEMPLATE).render()
+    code = _environment(templates_dir).get_template(SCRIPT_TEMPLATE).render()
     digest = base64.b64encode(hashlib.sha256(code.encode()).digest()).decode()
     return code, f"'sha256-{digest}'"
 
@@ -215,7 +153,7 @@ def render_department(report: DepartmentReport, generated: str, alerts: list[str
                       templates_dir: str | None = None) -> str:
     """The HTML page of one department."""
     script, script_hash = _script(templates_dir)
-    return environment(templates_dir).get_template("report/department.html.j2").render(
+    return _environment(templates_dir).get_template("report/department.html.j2").render(
         report=report, generated=generated, alerts=alerts, script=script, script_hash=script_hash,
         statuses=[(s, wording.STATUS[s]) for s in STATUSES])
 
@@ -223,42 +161,8 @@ def render_department(report: DepartmentReport, generated: str, alerts: list[str
 def render_index(reports: list[DepartmentReport], generated: str, alerts: list[str],
                  templates_dir: str | None = None) -> str:
     """The index page: every department's counts and a link to its page."""
-    return environment(templates_dir).get_template("report/index.html.j2").render(
+    return _environment(templates_dir).get_template("report/index.html.j2").render(
         reports=reports, generated=generated, alerts=alerts)
-
-
-CSV_COLUMNS = ("Référence", "Statut", "Âge (jours)", "Ouvert le", "Nature", "Identifiant", "Demandeur",
-               "Adresse", "Adresse nominative", "Portable", "Manque", "Alertes", "Motifs", "Extrait", "Copie brute")
-
-
-def render_csv(report: DepartmentReport) -> bytes:
-    """Open cases as CSV for a French Excel: UTF-8 with BOM, ';' separators."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=";", quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n")
-    write_row(writer, CSV_COLUMNS)
-    for line in report.to_handle + report.waiting + report.other_open:
-        write_row(writer, [line.reference, line.status_label, line.age_days, line.opened, line.kind_label,
-                           line.identifier, line.requester_name, line.requester_address,
-                           "oui" if line.nominative else "non", line.phone_label, ", ".join(line.missing),
-                           ", ".join(line.warnings), " | ".join(line.reasons), line.excerpt, line.raw_copy])
-    return buffer.getvalue().encode("utf-8-sig")
-
-
-# A cell starting with one of these is read by Excel or LibreOffice as a formula
-# (a tab or CR before one too): "=HYPERLINK(...)" in a name would run on an agent's machine.
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def write_row(writer: CsvWriter, cells: Iterable[object]) -> None:
-    """Write one CSV row, every text cell protected: most come from a mail (name,
-    address, excerpt, evidence...), and protecting each cell here, not column by
-    column, also covers the columns added later."""
-    writer.writerow([_spreadsheet_safe(cell) if isinstance(cell, str) else cell for cell in cells])
-
-
-def _spreadsheet_safe(text: str) -> str:
-    """A cell a spreadsheet will not run as a formula: a leading quote makes it text."""
-    return "'" + text if text.startswith(FORMULA_START) else text
 
 
 def report_departments(session: Session, rules: Rules, department: str | None = None) -> list[str]:
@@ -286,7 +190,7 @@ def write_report(session: Session, rules: Rules, out: Path, now: datetime, alert
             written.append(path)
         if "csv" in formats:
             path = report_file(out, report.code, ".csv")
-            path.write_bytes(render_csv(report))
+            path.write_bytes(render_csv(report.to_handle + report.waiting + report.other_open))
             written.append(path)
     if "html" in formats and not department:
         path = out / "index.html"

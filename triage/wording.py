@@ -1,4 +1,6 @@
-"""The French words agents read for statuses, case kinds, actions and the service's health."""
+"""The French words agents read for statuses, case kinds, actions and the service's
+health, and the names of the columns of a case's line: one place for the console, the
+report and its CSV."""
 
 STATUS = {
     "new": "nouveau",
@@ -97,6 +99,32 @@ CHECK = {
 # The queue of mail that reached none of our mailboxes, where a department's name goes.
 UNKNOWN_QUEUE = "boîte de réception inconnue"
 
+# A case's line (templates/shared/_cases.html.j2) and the details the report adds to it;
+# the report's CSV takes its headers from here too.
+COLUMN = {
+    "reference": "Référence",
+    "age": "Âge",
+    "status": "Statut",
+    "kind": "Nature",
+    "identifier": "Identifiant",
+    "requester": "Demandeur",
+    "action": "Décision du moteur",
+    "warnings": "Alertes",
+    "taken_by": "Pris par",
+    "opened": "Ouvert le",
+    "address": "Adresse",
+    "nominative": "Adresse nominative",
+    "phone": "Portable",
+    "missing": "Ce qui manque",
+    "reasons": "Motifs de la décision",
+    "last_reply": "Dernière réponse envoyée",
+    "excerpt": "Extrait du dernier message",
+    "raw_copy": "Copie brute",
+}
+
+# What the requester said about a registered mobile (the `phone` check), None: nothing.
+PHONE = {True: "enregistré", False: "aucun", None: "non précisé"}
+
 MISSING = {
     "identifier": "identifiant en -xt",
     "nominative_sender": "adresse nominative",
@@ -132,3 +160,6 @@ HEALTH_STATE = {
     "never_polled": "jamais relevée",
     "stale": "relève en retard : aucune relève réussie depuis trop longtemps",
 }
+
+# An automatic mail decided before the check recorded why (no code in its finding).
+IGNORED_OTHER = "autre signal automatique"

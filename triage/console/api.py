@@ -7,13 +7,14 @@ from typing import Any
 
 from flask import Blueprint, Response, abort, current_app, g, jsonify, request, url_for
 
+from ..case_rows import queue_row
 from ..errors import TriageError
 from ..store.database import rehearsal
 from ..store.judgements import judged_decision
 from ..store.queue import QueueFilter, queue_page
 from .actions import VERBS, Context, perform, preview
 from .scope import visible_case, visible_departments
-from .views import case_page, queue_row
+from .views import case_page
 
 blueprint = Blueprint("api", __name__, url_prefix="/api")
 

@@ -13,6 +13,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from .. import clock
 from ..agreement import agreement_by_department
+from ..case_rows import queue_row
 from ..clock import PARIS
 from ..errors import TriageError
 from ..health import health_snapshot
@@ -23,7 +24,7 @@ from ..store.queue import QueueFilter, queue_page
 from .actions import DONE, VERBS, Context, perform, preview
 from .scope import guard, visible_case, visible_departments
 from .sessions import check_csrf, log_in, log_out
-from .views import FILTER_KINDS, FILTER_STATUSES, case_page, queue_row
+from .views import FILTER_KINDS, FILTER_STATUSES, case_page
 
 log = logging.getLogger(__name__)
 blueprint = Blueprint("pages", __name__)

@@ -1,5 +1,6 @@
 """Cases as the console shows them: plain dicts for the templates and the JSON API
-(English keys and stable codes; the `*_label` keys are the French words agents read)."""
+(English keys and stable codes; the `*_label` keys are the French words agents read).
+A case's line of the queue is `triage.case_rows.queue_row`, shared with the report."""
 
 from __future__ import annotations
 
@@ -7,30 +8,14 @@ from datetime import datetime
 from typing import Any
 
 from .. import wording
-from ..agent_view import case_summary
 from ..agent_view import local as _local
-from ..store.models import OPEN_STATUSES, REPLY_UNCONFIRMED, CaseRow, DecisionRow, MessageRow
+from ..case_rows import queue_row
+from ..store.models import REPLY_UNCONFIRMED, CaseRow, DecisionRow, MessageRow
 
 # The statuses and kinds the queue filters on, in the order agents think of them.
 FILTER_STATUSES = ("needs_review", "ready_for_agent", "waiting_requester", "new", "self_service_sent", "redirected",
                    "resolved", "closed", "ignored")
 FILTER_KINDS = ("expired", "lost", "unclear", "other")
-
-
-def queue_row(case: CaseRow, decision: DecisionRow | None, now: datetime) -> dict[str, Any]:
-    """One case of the queue: what an agent needs to pick it."""
-    row: dict[str, Any] = dict(case_summary(case))
-    warnings = list(decision.warnings) if decision else []
-    row.update(
-        action=decision.action if decision else None,
-        action_label=wording.ACTION.get(decision.action, decision.action) if decision else "",
-        warnings=warnings, warning_labels=[wording.WARNING.get(w, w) for w in warnings],
-        missing=list(decision.missing) if decision else [],
-        taken_by=case.taken_by, age_days=(now - case.opened_at).days, open=case.status in OPEN_STATUSES,
-        status_label=wording.STATUS.get(case.status, case.status),
-        kind_label=wording.KIND.get(case.kind, case.kind), opened_label=_local(case.opened_at),
-    )
-    return row
 
 
 def _message(message: MessageRow) -> dict[str, Any]:
