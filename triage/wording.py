@@ -57,6 +57,10 @@ EVENT = {
     "taken": "pris en charge",
     "released": "remis dans la file",
     "reply_settled": "réponse non confirmée vérifiée par un agent",
+    "login": "connexion à la console",
+    "login_failed": "échec de connexion à la console",
+    "login_throttled": "connexion refusée : trop de tentatives",
+    "logout": "déconnexion de la console",
 }
 
 REPLY_STATUS = {

@@ -272,6 +272,9 @@ class EventRow(Base):
     message: Mapped[MessageRow | None] = relationship()
 
 
+Index("ix_events_kind_at", EventRow.kind, EventRow.at)  # the console's login pause counts failures
+
+
 class CounterRow(Base):
     """Last case number used per department and year (references never repeat)."""
 

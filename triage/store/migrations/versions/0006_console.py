@@ -63,9 +63,12 @@ def upgrade() -> None:
     # The queue: oldest first within a status, and the same order whatever the filters.
     op.create_index("ix_cases_status_opened_at", "cases", ["status", "opened_at", "id"])
     op.create_index("ix_cases_opened_at", "cases", ["opened_at", "id"])
+    # The login pause counts recent failed logins among every event.
+    op.create_index("ix_events_kind_at", "events", ["kind", "at"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_events_kind_at", table_name="events")
     op.drop_index("ix_cases_opened_at", table_name="cases")
     op.drop_index("ix_cases_status_opened_at", table_name="cases")
     with op.batch_alter_table("mailboxes", schema=None) as batch_op:
