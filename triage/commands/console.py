@@ -27,10 +27,8 @@ def run_serve(args: argparse.Namespace) -> int:
         host, port = args.host or console.host, args.port or console.port
         log.info("console on http://%s:%s/ (store %s)", host, port, store.engine.url.render_as_string())
         print(f"Console des agents : http://{host}:{port}/", flush=True)
-        waitress.serve(app, host=host, port=port, threads=console.threads, ident="spl-pes-triage",
-                       trusted_proxy="*" if console.behind_proxy else None,
-                       trusted_proxy_headers={"x-forwarded-for", "x-forwarded-proto"} if console.behind_proxy
-                       else None, clear_untrusted_proxy_headers=True)
+        # The proxy's X-Forwarded-* are read by the app itself (behind_proxy: ProxyFix).
+        waitress.serve(app, host=host, port=port, threads=console.threads, ident="spl-pes-triage")
     return 0
 
 
