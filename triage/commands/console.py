@@ -6,6 +6,7 @@ import argparse
 import getpass
 import logging
 import sys
+from typing import Any
 
 from .. import clock
 from ..rules import load_rules
@@ -27,10 +28,11 @@ def run_serve(args: argparse.Namespace) -> int:
         host, port = args.host or console.host, args.port or console.port
         log.info("console on http://%s:%s/ (store %s)", host, port, store.engine.url.render_as_string())
         print(f"Console des agents : http://{host}:{port}/", flush=True)
+        # waitress takes no None for its proxy options (a TypeError at start): only when behind one.
+        proxy: dict[str, Any] = {"trusted_proxy": "*", "trusted_proxy_headers": {"x-forwarded-for",
+                                 "x-forwarded-proto"}} if console.behind_proxy else {}
         waitress.serve(app, host=host, port=port, threads=console.threads, ident="spl-pes-triage",
-                       trusted_proxy="*" if console.behind_proxy else None,
-                       trusted_proxy_headers={"x-forwarded-for", "x-forwarded-proto"} if console.behind_proxy
-                       else None, clear_untrusted_proxy_headers=True)
+                       clear_untrusted_proxy_headers=True, **proxy)
     return 0
 
 
