@@ -33,8 +33,9 @@ def pytest_configure(config):
 
 # What each kind of test needs, read from the fixtures it uses; a test that starts a
 # server by itself says so with a marker of its own. Whatever needs nothing is `unit`.
+# `console` (tests/console) is a running `triage serve`, only ever driven by the browser.
 SERVER_FIXTURES = {"dovecot": "imap", "tls_dovecot": "imap", "smtp_sink": "smtp", "postgres_schema": "postgres",
-                   "browser": "browser"}
+                   "browser": "browser", "console": "browser"}
 SERVER_MARKERS = ("imap", "smtp", "postgres", "browser")
 
 
