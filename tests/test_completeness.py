@@ -88,3 +88,11 @@ def test_every_package_of_the_code_ships_in_the_wheel():
     listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
     code = {".".join(init.parent.relative_to(ROOT).parts) for init in (ROOT / "triage").rglob("__init__.py")}
     assert code - listed == set()
+
+
+def test_every_template_folder_ships_in_the_wheel():
+    """Each folder of templates/ is a data package of its own, listed by hand with its files."""
+    setuptools = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    folders = {f"triage.shipped.templates.{folder.name}" for folder in (ROOT / "templates").iterdir() if folder.is_dir()}
+    assert folders - set(setuptools["packages"]) == set()
+    assert folders - set(setuptools["package-data"]) == set()
