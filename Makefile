@@ -13,8 +13,11 @@ $(BIN)/.installed: pyproject.toml
 
 # The main job on the bundled sample mail, into a fresh SQLite store under .demo/:
 # record everything and write the replies to files (shadow mode: nothing is sent),
-# run again (nothing new), show a queue, then write the agents' report and say where it is.
+# run again (nothing new), show a queue, then write the agents' report and say where it is;
+# last, create a demo agent of the console (every department) and print how to serve it.
 DEMO = $(BIN)/triage --data-dir .demo --database-url sqlite:///.demo/triage.db
+DEMO_AGENT = demo
+DEMO_PASSWORD = demo-console-2026
 demo: $(BIN)/.installed
 	rm -rf .demo
 	$(DEMO) poll --source tests/data --dry-run
@@ -22,6 +25,8 @@ demo: $(BIN)/.installed
 	$(DEMO) cases list --department 07 --status ready_for_agent needs_review waiting_requester
 	$(DEMO) report > /dev/null
 	@echo "The agents' report (open it in a browser): $(CURDIR)/.demo/report/index.html"
+	@echo "$(DEMO_PASSWORD)" | $(DEMO) agents add $(DEMO_AGENT) --name "Agent de démonstration" --admin
+	@echo "Console: $(DEMO) serve   (then http://127.0.0.1:8080/, agent $(DEMO_AGENT), mot de passe $(DEMO_PASSWORD))"
 
 # The store's tests also run on the PostgreSQL server every machine of this kind has.
 export TRIAGE_TEST_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test

@@ -105,3 +105,11 @@ def test_every_module_of_the_code_stays_under_300_lines():
     longer = {str(path.relative_to(ROOT)): count for path in (ROOT / "triage").rglob("*.py")
               if (count := len(path.read_text(encoding="utf-8").splitlines())) > 300}
     assert longer == {}
+
+
+def test_every_template_folder_ships_in_the_wheel():
+    """Each folder of templates/ is a data package of its own, listed by hand with its files."""
+    setuptools = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    folders = {f"triage.shipped.templates.{folder.name}" for folder in (ROOT / "templates").iterdir() if folder.is_dir()}
+    assert folders - set(setuptools["packages"]) == set()
+    assert folders - set(setuptools["package-data"]) == set()

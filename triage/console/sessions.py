@@ -112,9 +112,13 @@ def log_in(db: Session, login: str, password: str) -> tuple[AgentRow | None, str
 
 
 def log_out(db: Session) -> None:
-    """End the session (the event says who left)."""
+    """End the session (the event says who left). The cookie is signed, not stored: a copy
+    of it would still open the console, so the logout ends every session the agent opened
+    before it, as a new password does."""
     agent = g.get("agent")
     if agent is not None:
-        log_event(db, None, None, clock.now(), LOGOUT, detail=remote_address(), actor=agent.login)
+        now = clock.now()
+        agent.sessions_valid_after = now
+        log_event(db, None, None, now, LOGOUT, detail=remote_address(), actor=agent.login)
         db.commit()
     session.clear()
