@@ -205,3 +205,9 @@ def test_mail_text_is_escaped_in_pages_and_kept_as_text_in_json(console, rules, 
     assert case.count("&lt;script&gt;alert(1)&lt;/script&gt;") >= 4, "name, subject, text, quoted history"
     detail = client.get(f"/api/cases/{reference}").get_json()
     assert detail["messages"][0]["subject"] == f"Sujet {script}"
+
+
+def test_the_evidence_of_each_check_reads_in_french(console):
+    page = console.client("c.durand").get(f"/cases/{console.cases['expired']}").get_data(as_text=True)
+    assert "<td>True</td>" not in page and "<td>False</td>" not in page and "[&#39;" not in page
+    assert "<td>ddfip07.pgp.spl-pes@dgfip.finances.gouv.fr, 07</td>" in page and "<td>oui</td>" in page

@@ -18,6 +18,17 @@ FILTER_STATUSES = ("needs_review", "ready_for_agent", "waiting_requester", "new"
 FILTER_KINDS = ("expired", "lost", "unclear", "other")
 
 
+def value_label(value: Any) -> str:
+    """A check's value as agents read it: oui/non, not Python's True/False or lists."""
+    if isinstance(value, bool):
+        return "oui" if value else "non"
+    if value is None:
+        return "—"
+    if isinstance(value, list | tuple):
+        return ", ".join(value_label(item) for item in value)
+    return str(value)
+
+
 def _message(message: MessageRow) -> dict[str, Any]:
     decision = message.decision
     return {
@@ -30,8 +41,8 @@ def _message(message: MessageRow) -> dict[str, Any]:
             "action": decision.action, "action_label": wording.ACTION.get(decision.action, decision.action),
             "kind": decision.kind, "identifier": decision.identifier, "department": decision.department,
             "reason": decision.reason, "missing": decision.missing, "warnings": decision.warnings,
-            "findings": [{**finding, "label": wording.CHECK.get(finding.get("check", ""), finding.get("check"))}
-                         for finding in decision.findings],
+            "findings": [{**finding, "label": wording.CHECK.get(finding.get("check", ""), finding.get("check")),
+                          "value_label": value_label(finding.get("value"))} for finding in decision.findings],
         },
     }
 
