@@ -79,7 +79,7 @@ def run_agents_passwd(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_parsers(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """The `serve` and `agents` subcommands (kept here: cli.py stays one screen per group)."""
     serve = commands.add_parser(
         "serve", help="the agents' console in a browser (waitress; behind the DDFIP's reverse proxy)",

@@ -11,8 +11,10 @@ import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 from flask import Flask, Response, g, jsonify, render_template, request
+from flask.json.provider import DefaultJSONProvider
 from jinja2 import ChoiceLoader, FileSystemLoader, StrictUndefined
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -76,13 +78,14 @@ def create_app(settings: Settings, rules: Rules, store: Store, secret: bytes) ->
     app.config.update(
         TRIAGE=Triage(settings, rules, store), SECRET_KEY=secret, SESSION_COOKIE_NAME="triage_session",
         SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Strict", SESSION_COOKIE_SECURE=console.secure_cookies,
-        MAX_CONTENT_LENGTH=256 * 1024, JSON_AS_ASCII=False)
-    app.json.ensure_ascii = False  # type: ignore[attr-defined]  # DefaultJSONProvider's setting
+        MAX_CONTENT_LENGTH=256 * 1024)
+    cast(DefaultJSONProvider, app.json).ensure_ascii = False  # accents as they are in the JSON API
     folders = [settings.templates_dir] if settings.templates_dir else []
     app.jinja_loader = ChoiceLoader([FileSystemLoader(f) for f in [*folders, str(shipped_dir("templates"))]])
     app.jinja_env.undefined = StrictUndefined
     app.jinja_env.globals.update(wording=wording, local=local, csrf_token=csrf_token, csrf_field=CSRF_FIELD)
     if console.behind_proxy:
+        # Flask's documented way to wrap its WSGI callable; mypy sees a method replaced.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1)  # type: ignore[method-assign]
     @app.before_request
     def open_session() -> None:
