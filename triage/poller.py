@@ -2,11 +2,11 @@
 and a file source (`poll --source`), once, through the same pass.
 
 Per mailbox: take the lease in the store, compare UIDVALIDITY, fetch what is above
-the last UID filed in batches, record each message (one transaction), file the
-batch into its folders once all its decisions are committed, then remember the
-batch's last UID. A message the pipeline
-fails on goes to the quarantine folder with the error recorded; a database that
-fails stops the mailbox with its mail left in place for the next poll.
+the last UID filed in batches, record the batch (one transaction, a savepoint per
+message), file the batch into its folders once all its decisions are committed,
+then remember the batch's last UID. A message the pipeline fails on goes to the
+quarantine folder with the error recorded; a database that fails stops the mailbox
+with its mail left in place for the next poll.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ import sys
 import threading
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import cast
 
@@ -25,18 +24,17 @@ from tqdm import tqdm
 
 from . import clock
 from .config import Folders, MailboxConfig, Settings
-from .errors import MailboxError, StoreError, TriageError
+from .errors import MailboxError, TriageError
 from .mailbox import ImapMailbox
 from .mailbox_health import describe_failure, first_line, note_failed, note_polled
 from .models import Outcome, RawMail
 from .outbox import Outbox, OutboxReport
 from .owner import new_owner
-from .pipeline import process_one
+from .pipeline import analyse_raw, process_one, record_batch
 from .rules import Rules
 from .sources import file_source
 from .store import mailboxes
 from .store.database import Store
-from .store.recording import record_quarantined
 from .sweeper import SweepResult, sweep_now, sweep_periodically
 
 log = logging.getLogger(__name__)
@@ -116,11 +114,13 @@ def process_mailbox(box: ImapMailbox, settings: Settings, store: Store, rules: R
             if not mailboxes.take_lease(store, address, owner, clock.now()):
                 raise MailboxError(f"{address}: lease lost to another poller")
             batch = uids[start : start + settings.batch_size]
+            analysed = [analyse_raw(_raw_mail(box, uid, data), rules, uid) for uid, (data, _) in box.fetch(batch).items()]
+            outcomes = record_batch(store, analysed, rules, settings.raw_dir, box.config.department, box.uidvalidity,
+                                    settings.authentication.require_verdict)
             destinations: dict[str, list[int]] = {}
-            for uid, (data, arrived) in box.fetch(batch).items():
-                outcome = _record(data, uid, box, settings, store, rules, arrived)
+            for item, outcome in zip(analysed, outcomes, strict=True):
                 result.count(outcome)
-                destinations.setdefault(folder_for(outcome, folders), []).append(uid)
+                destinations.setdefault(folder_for(outcome, folders), []).append(cast(int, item.uid))
                 bar.update()
             # Every decision of the batch is committed: file them, one command per folder.
             for folder, filed in destinations.items():
@@ -129,23 +129,10 @@ def process_mailbox(box: ImapMailbox, settings: Settings, store: Store, rules: R
             mailboxes.save_state(store, address, box.uidvalidity, batch[-1])
 
 
-def _record(data: bytes, uid: int, box: ImapMailbox, settings: Settings, store: Store, rules: Rules,
-            arrived: datetime | None) -> Outcome:
-    """Record one message; quarantine it if the pipeline (not the database) fails."""
+def _raw_mail(box: ImapMailbox, uid: int, data: bytes) -> RawMail:
     config = box.config
-    raw = RawMail(data, f"imap://{config.address}/{config.folder};UIDVALIDITY={box.uidvalidity}/;UID={uid}",
-                  config.address)
-    now = clock.now()
-    try:
-        return process_one(store, raw, rules, settings.raw_dir, now, uidvalidity=box.uidvalidity, uid=uid,
-                           require_verdict=settings.authentication.require_verdict)
-    except (SQLAlchemyError, StoreError):
-        raise  # the store is down: leave the mail where it is
-    except Exception as error:  # noqa: BLE001 - any bug on one message must not stop the others
-        log.exception("%s UID %s: the pipeline failed; quarantined", config.address, uid)
-        detail = f"{type(error).__name__}: {error}"
-        return record_quarantined(store, raw, detail, config.department, settings.raw_dir, now,
-                                  uidvalidity=box.uidvalidity, uid=uid)
+    return RawMail(data, f"imap://{config.address}/{config.folder};UIDVALIDITY={box.uidvalidity}/;UID={uid}",
+                   config.address)
 
 
 def poll_mailbox(config: MailboxConfig, settings: Settings, store: Store, rules: Rules,

@@ -1,6 +1,7 @@
 """Recording one message: dedupe, thread into a case, hand what the case knows to the
 policy the pipeline gives, persist the decision, queue the reply its lifecycle calls
-for, log every change. One transaction per message; the store never decides.
+for, log every change. One savepoint per message, in a transaction of its own or in
+one a batch shares (store/batches.py); the store never decides.
 """
 
 from __future__ import annotations
@@ -29,10 +30,10 @@ from ..rules import Rules
 from .bounces import bounced_reply, flag_bounce
 from .conversations import Thread, find_case
 from .database import Store, lock_requester
+from .dedupe import already_recorded, duplicate
 from .events import log_event
 from .models import (
     CLOSED,
-    NEEDS_REVIEW,
     NEW,
     REPLY_PENDING,
     REPLY_SUPERSEDED,
@@ -47,7 +48,6 @@ from .models import (
 )
 from .rawcopies import fingerprint, keep_raw_copy
 
-QUARANTINED = "quarantined"
 # What the pipeline hands in: the case's known facts (as stored, or None) → a Decision.
 Policy = Callable[[dict[str, Any] | None], Decision]
 
@@ -55,79 +55,44 @@ Policy = Callable[[dict[str, Any] | None], Decision]
 def record_message(store: Store, raw: RawMail, mail: Mail, findings: tuple[Finding, ...], policy: Policy,
                    rules: Rules, raw_dir: Path, now: datetime, uidvalidity: int | None = None,
                    uid: int | None = None) -> Outcome:
-    """Record one message and its consequences, once, in one transaction.
+    """Record one message and its consequences, once, in a transaction of its own."""
+    with store.transaction() as session:
+        lock_requester(session, requester_key(raw, mail))
+        return record_in(session, store, raw, mail, findings, policy, rules, raw_dir, now, uidvalidity, uid)
 
-    `policy` decides on what the case knew (the pipeline's, pure): the store finds the
-    case, asks, and persists the answer, all inside the transaction that holds the
-    requester's lock, so two pollers never decide on the same case at once.
+
+def requester_key(raw: RawMail, mail: Mail) -> str:
+    """What serialises the work on one requester's mail: the sender, else the message itself."""
+    return mail.sender.address if mail.sender else fingerprint(raw.data, mail)
+
+
+def record_in(session: Session, store: Store, raw: RawMail, mail: Mail, findings: tuple[Finding, ...],
+              policy: Policy, rules: Rules, raw_dir: Path, now: datetime, uidvalidity: int | None = None,
+              uid: int | None = None) -> Outcome:
+    """Record one message in the session's transaction, in a savepoint of its own.
+
+    The caller holds the requester's lock (`requester_key`). `policy` decides on what
+    the case knew (the pipeline's, pure): the store finds the case, asks, and persists
+    the answer under that lock, so two pollers never decide on the same case at once.
+    Whatever fails rolls back this message alone; the transaction goes on.
     """
     key = fingerprint(raw.data, mail)
     try:
-        with store.transaction() as session:
-            lock_requester(session, mail.sender.address if mail.sender else key)
-            seen = _already_recorded(session, key, mail.mailbox, uidvalidity, uid)
+        with session.begin_nested():
+            seen = already_recorded(session, key, mail.mailbox, uidvalidity, uid)
             if seen is not None:
-                return _duplicate(raw.origin, seen)  # and no second raw copy
+                return duplicate(raw.origin, seen)  # and no second raw copy
             raw_path, raw_note = keep_raw_copy(raw, mail, raw_dir, now)
             mailbox_id = _mailbox_id(store, session, mail.mailbox or receiving_mailbox(mail, rules)[0], rules)
             return _record(session, raw, mail, findings, policy, rules, now, key, raw_path, raw_note, uidvalidity,
                            uid, mailbox_id)
     except IntegrityError:
-        # Another process recorded the same message between our check and insert.
-        with store.transaction() as session:
-            seen = _already_recorded(session, key, mail.mailbox, uidvalidity, uid)
+        # Another process recorded the same message between our check and insert
+        # (PostgreSQL raises once that process has committed: it is there to see).
+        seen = already_recorded(session, key, mail.mailbox, uidvalidity, uid)
         if seen is None:
             raise
-        return _duplicate(raw.origin, seen)
-
-
-def _already_recorded(session: Session, key: str, mailbox: str | None, uidvalidity: int | None,
-                      uid: int | None) -> MessageRow | None:
-    found = session.scalars(select(MessageRow).where(MessageRow.fingerprint == key)).first()
-    if found is None and mailbox and uid is not None:
-        found = session.scalars(select(MessageRow).join(MailboxRow).where(
-            MailboxRow.address == mailbox, MessageRow.uidvalidity == uidvalidity, MessageRow.uid == uid)).first()
-    return found
-
-
-def _duplicate(origin: str, seen: MessageRow) -> Outcome:
-    case = seen.case
-    return Outcome(origin, duplicate=True, action=seen.decision.action if seen.decision else None,
-                   case_reference=case.reference if case else None, case_status=case.status if case else None,
-                   quarantined=seen.parse_status == QUARANTINED, unparseable=seen.parse_status != "ok")
-
-
-def record_quarantined(store: Store, raw: RawMail, error: str, department: str, raw_dir: Path, now: datetime,
-                       uidvalidity: int | None = None, uid: int | None = None) -> Outcome:
-    """Keep a message the pipeline failed on, with the error, in a case for an agent.
-
-    Only the bytes are trusted here: whatever failed must not fail again.
-    """
-    key = hashlib.sha256(raw.data).hexdigest()
-    raw_path, raw_note = keep_raw_copy(raw, Mail(origin=raw.origin, sender=None), raw_dir, now)
-    with store.transaction() as session:
-        seen = _already_recorded(session, key, raw.mailbox, uidvalidity, uid)
-        if seen is not None:
-            return _duplicate(raw.origin, seen)
-        mailbox = session.scalars(select(MailboxRow).where(MailboxRow.address == raw.mailbox)).first()
-        message = MessageRow(mailbox_id=mailbox.id if mailbox else None, uidvalidity=uidvalidity, uid=uid,
-                             fingerprint=key, sha256=key, origin=raw.origin, received_at=now,
-                             parse_status=QUARANTINED, parse_error=error[:2000], raw_path=raw_path, raw_note=raw_note,
-                             references=[])
-        session.add(message)
-        session.flush()
-        case = CaseRow(reference=next_reference(session, department, now), department=department, kind="other",
-                       requester_address="", status=NEEDS_REVIEW, opened_at=now, updated_at=now)
-        session.add(case)
-        session.flush()
-        message.case = case
-        session.add(DecisionRow(message_id=message.id, case_id=case.id, action="human_review", kind="other",
-                                department=department, missing=[], warnings=[QUARANTINED],
-                                reason=f"erreur de traitement : {error[:500]}", facts={}, findings=[],
-                                rules_version="", decided_at=now))
-        log_event(session, case, message, now, "quarantined", new_status=NEEDS_REVIEW, detail=error[:500])
-        return Outcome(raw.origin, duplicate=False, action="human_review", case_reference=case.reference,
-                       case_status=NEEDS_REVIEW, quarantined=True)
+        return duplicate(raw.origin, seen)
 
 
 def _record(session: Session, raw: RawMail, mail: Mail, findings: tuple[Finding, ...], policy: Policy, rules: Rules,
