@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import uuid
 from collections.abc import Callable
-from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -118,8 +117,10 @@ def _record(session: Session, raw: RawMail, mail: Mail, findings: tuple[Finding,
         sha256=hashlib.sha256(raw.data).hexdigest(), message_id=mail.message_id, in_reply_to=mail.in_reply_to,
         references=list(mail.references), origin=raw.origin, received_at=now, sent_at=mail.date,
         sender=mail.sender.address if mail.sender else "", sender_name=mail.sender.name if mail.sender else "",
-        subject=mail.subject, new_text=mail.new_text, quoted=[asdict(part) for part in mail.quoted],
-        attachments=[asdict(attachment) for attachment in mail.attachments], parse_status="unparseable" if mail.unparseable else "ok",
+        subject=mail.subject, new_text=mail.new_text,
+        quoted=[{"kind": part.kind, "author": part.author, "text": part.text} for part in mail.quoted],
+        attachments=[{"filename": attachment.filename, "content_type": attachment.content_type,
+                      "size": attachment.size} for attachment in mail.attachments], parse_status="unparseable" if mail.unparseable else "ok",
         parse_error=mail.unparseable or "", raw_path=raw_path, raw_note=raw_note,
     )
     session.add(message)
@@ -165,10 +166,12 @@ def _mailbox_id(store: Store, session: Session, address: str | None, rules: Rule
 def next_reference(session: Session, department: str, now: datetime) -> str:
     """SPL-PES-07-2026-000123: per department and year (in Paris), never reused."""
     year = paris_year(now)
-    insert_if_absent(session, CounterRow, department=department, year=year, last=0)
-    number = session.execute(
-        update(CounterRow).where(CounterRow.department == department, CounterRow.year == year)
-        .values(last=CounterRow.last + 1).returning(CounterRow.last)).scalar_one()
+    increment = (update(CounterRow).where(CounterRow.department == department, CounterRow.year == year)
+                 .values(last=CounterRow.last + 1).returning(CounterRow.last))
+    number = session.execute(increment).scalar()
+    if number is None:  # the year's first case in the department
+        insert_if_absent(session, CounterRow, department=department, year=year, last=0)
+        number = session.execute(increment).scalar_one()
     return f"SPL-PES-{department}-{year}-{number:06d}"
 
 
@@ -194,12 +197,19 @@ def _link(session: Session, case: CaseRow, cited: CaseRow, now: datetime) -> Non
     log_event(session, cited, None, now, "case_linked", detail=f"cité par le nouveau dossier {case.reference}")
 
 
+def finding_record(finding: Finding) -> dict[str, Any]:
+    """A finding as the decision's JSON keeps it (dataclasses.asdict's keys and order, a
+    tenth of its cost: the values are scalars or tuples of them)."""
+    return {"check": finding.check, "value": finding.value, "evidence": finding.evidence, "hit": finding.hit,
+            "code": finding.code}
+
+
 def _decision_row(message: MessageRow, case: CaseRow, decision: Decision, rules: Rules, now: datetime) -> DecisionRow:
     return DecisionRow(
         message=message, case=case, action=decision.action, kind=decision.case,
         department=decision.department, identifier=decision.identifier, missing=list(decision.missing),
         warnings=list(decision.warnings), reason=decision.reason, facts=decision.facts.as_dict(),
-        findings=[asdict(f) for f in decision.findings], rules_version=rules.version, decided_at=now,
+        findings=[finding_record(f) for f in decision.findings], rules_version=rules.version, decided_at=now,
     )
 
 
