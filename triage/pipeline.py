@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from collections.abc import Sequence
+from concurrent.futures import Future
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TypedDict
@@ -18,8 +19,9 @@ from .errors import StoreError
 from .models import Decision, Finding, Mail, Outcome, RawMail
 from .parse import parse_mail
 from .rules import Rules
+from .stages import Analysed, safe_findings
 from .store.batches import in_one_transaction
-from .store.database import Store
+from .store.database import Store, lock_requester
 from .store.quarantine import quarantine_in
 from .store.recording import Policy, record_in, record_message, requester_key
 
@@ -73,15 +75,6 @@ def decision_record(origin: str, mail: Mail, decision: Decision) -> DecisionReco
     }
 
 
-def safe_findings(mail: Mail, rules: Rules) -> tuple[Finding, ...]:
-    """The findings, or, if a check crashes on this mail, one that sends it to a human."""
-    try:
-        return analyse(mail, rules)
-    except Exception as error:  # noqa: BLE001 - one bad mail must not stop the others
-        log.exception("analysis failed for %s (%s)", mail.origin, mail.message_id)
-        return (Finding("unparseable", True, f"analysis failed: {type(error).__name__}: {error}"[:300]),)
-
-
 def policy_for(mail: Mail, findings: tuple[Finding, ...], require_verdict: bool) -> Policy:
     """The policy the store asks once it has found the case: `decide` on the case's facts."""
     def policy(known: dict[str, Any] | None) -> Decision:
@@ -102,41 +95,28 @@ def process_one(store: Store, raw: RawMail, rules: Rules, raw_dir: Path, now: da
                           now or clock.now(), uidvalidity=uidvalidity, uid=uid)
 
 
-@dataclass(frozen=True)
-class Analysed:
-    """A message through the pure stages (parse, language, checks), or why they failed on it."""
-
-    raw: RawMail
-    uid: int | None = None
-    mail: Mail | None = None
-    findings: tuple[Finding, ...] = ()
-    failure: str | None = None  # a bug, a crashed or stuck worker: the message is quarantined
-
-
-def analyse_raw(raw: RawMail, rules: Rules, uid: int | None = None) -> Analysed:
-    """The pure stages of one message; a bug in them becomes a failure to quarantine."""
-    try:
-        mail = parse_mail(raw, rules)
-        return Analysed(raw, uid, mail, safe_findings(mail, rules))
-    except Exception as error:  # noqa: BLE001 - one bad mail must not stop the others
-        log.exception("the pure stages failed on %s", raw.origin)
-        return Analysed(raw, uid, failure=f"{type(error).__name__}: {error}")
-
-
-def record_batch(store: Store, batch: list[Analysed], rules: Rules, raw_dir: Path, department: str,
-                 uidvalidity: int | None, require_verdict: bool) -> list[Outcome]:
+def record_batch(store: Store, batch: Sequence[Analysed | Future[Analysed]], rules: Rules, raw_dir: Path,
+                 department: str, uidvalidity: int | None, require_verdict: bool) -> list[Outcome]:
     """Record a batch in one transaction, a savepoint per message, in order.
 
-    A message the pipeline fails on (before or while recording) is rolled back alone
-    and quarantined. A database failure ends the whole batch, nothing of it kept: its
-    mail stays where it is for the next poll.
+    Each message is taken as its analysis is done (a future of the analysis workers):
+    recording one overlaps analysing the next. Its requester's lock is taken then, in
+    the batch's transaction. A message the pipeline fails on (before or while
+    recording) is rolled back alone and quarantined. A database failure, or workers
+    that cannot analyse at all (WorkerError), end the whole batch, nothing of it kept:
+    its mail stays where it is for the next poll.
     """
     def work(session: Session) -> list[Outcome]:
-        return [_record_one(session, store, item, rules, raw_dir, department, uidvalidity, require_verdict)
-                for item in batch]
+        outcomes = []
+        for entry in batch:
+            item = entry.result() if isinstance(entry, Future) else entry
+            if item.mail is not None:
+                lock_requester(session, requester_key(item.raw, item.mail))
+            outcomes.append(_record_one(session, store, item, rules, raw_dir, department, uidvalidity,
+                                        require_verdict))
+        return outcomes
 
-    requesters = [requester_key(item.raw, item.mail) for item in batch if item.mail is not None]
-    return in_one_transaction(store, requesters, work)
+    return in_one_transaction(store, work)
 
 
 def _record_one(session: Session, store: Store, item: Analysed, rules: Rules, raw_dir: Path, department: str,

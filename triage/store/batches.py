@@ -1,19 +1,21 @@
-"""One transaction for a batch of messages: the requesters' locks taken first, in one
-order, so that two pollers never wait on each other in a cycle; and a batch that
-PostgreSQL still picks as a deadlock victim (two cases' rows, say) done again.
+"""One transaction for a batch of messages, done again if PostgreSQL ends it to break a
+deadlock.
 
 Why batches: a transaction per message costs a commit (a disk flush) and its round
 trips per message, the largest part of recording. Each message still has a savepoint
-of its own (recording.record_in), so one that fails rolls back alone.
+of its own (recording.record_in), so one that fails rolls back alone. A batch holds
+the locks of its requesters until it commits: two pollers whose batches hold two
+requesters' mail in opposite orders (the same two people writing to two mailboxes at
+once) wait on each other; PostgreSQL ends one of them within its deadlock_timeout,
+nothing of it kept, and it runs again once the other has committed.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import TypeVar
 
-from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
@@ -25,32 +27,15 @@ DEADLOCK = "40P01"  # PostgreSQL's SQLSTATE for a transaction chosen as a deadlo
 ATTEMPTS = 3
 
 
-def in_one_transaction(store: Store, requesters: Iterable[str], work: Callable[[Session], T]) -> T:
-    """`work` in one transaction holding the locks of these requesters; again if PostgreSQL
-    ended it as a deadlock victim (nothing of it was kept: no decision, no reply)."""
-    keys = sorted({key.lower() for key in requesters})
+def in_one_transaction(store: Store, work: Callable[[Session], T]) -> T:
+    """`work` in one transaction; again if PostgreSQL ended it as a deadlock victim
+    (nothing of it was kept: no decision, no reply)."""
     for attempt in range(1, ATTEMPTS + 1):
         try:
             with store.transaction() as session:
-                lock_requesters(session, keys)
                 return work(session)
         except OperationalError as error:
             if getattr(error.orig, "sqlstate", None) != DEADLOCK or attempt == ATTEMPTS:
                 raise
             log.warning("batch ended by PostgreSQL to break a deadlock; again (attempt %d)", attempt + 1)
     raise AssertionError("unreachable")
-
-
-def lock_requesters(session: Session, keys: list[str]) -> None:
-    """Take the requesters' locks (the advisory locks of lock_requester, PostgreSQL) in
-    the order of their lock numbers: every batch takes them in the same order.
-
-    SQLite needs nothing: BEGIN IMMEDIATE already admits one writer at a time.
-    """
-    if not keys or session.get_bind().dialect.name != "postgresql":
-        return
-    numbers = sorted(session.scalars(text("SELECT DISTINCT hashtext(key) FROM unnest(CAST(:keys AS text[])) AS key"),
-                                     {"keys": keys}))
-    # unnest returns the array's elements in order, and each row takes its lock in turn.
-    session.execute(text("SELECT pg_advisory_xact_lock(number) FROM unnest(CAST(:numbers AS integer[])) AS number"),
-                    {"numbers": numbers})
