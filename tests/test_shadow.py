@@ -44,14 +44,14 @@ def test_shadow_mode_writes_each_due_reply_once_across_chunks(store, rules, tmp_
 
 def test_a_reply_that_cannot_be_built_fails_alone_in_shadow_mode(store, rules, tmp_path, monkeypatch):
     queue_replies(store, rules, tmp_path, 3)
-    real = triage.outbox.compose.build_message
+    real = triage.outbox.compose.reply_bytes
 
     def fragile(content, *args, **kwargs):
         if content.recipient.startswith("agent1."):
             raise ValueError("a template bug")
         return real(content, *args, **kwargs)
 
-    monkeypatch.setattr(triage.outbox.compose, "build_message", fragile)
+    monkeypatch.setattr(triage.outbox.compose, "reply_bytes", fragile)
     report = Outbox(store, Settings(data_dir=tmp_path, database_url="unused"), rules, dry_run=True).flush(NOW)
     assert (report.dry_run, report.failed) == (2, 1)
     assert "a template bug" in report.errors[0]

@@ -43,10 +43,8 @@ def write_due(store: Store, settings: Settings, rules: Rules, reply_ids: list[in
                     with session.begin_nested():
                         if held(session, reply, now):
                             continue
-                        message = compose.reply_message(session, reply, settings, rules, now)
-                        reply.subject = str(message["Subject"])
-                        path = write_dry_run(message, directory,
-                                             f"{reply.case.reference}-{reply.id}-{reply.template}")
+                        reply.subject, data = compose.reply_data(session, reply, settings, rules, now)
+                        path = write_dry_run(data, directory, f"{reply.case.reference}-{reply.id}-{reply.template}")
                         reply.status = REPLY_DRY_RUN
                         state.add_event(session, reply.case_id, now, "reply_dry_run",
                                         f"{reply.template} écrite dans {path}")
