@@ -30,7 +30,7 @@ from .bounces import bounced_reply, flag_bounce
 from .conversations import Thread, find_case
 from .database import Store, lock_requester
 from .dedupe import already_recorded, duplicate
-from .events import log_event
+from .events import in_bulk, log_event
 from .models import (
     CLOSED,
     NEW,
@@ -77,7 +77,7 @@ def record_in(session: Session, store: Store, raw: RawMail, mail: Mail, findings
     """
     key = fingerprint(raw.data, mail)
     try:
-        with session.begin_nested():
+        with session.begin_nested(), in_bulk(session):
             seen = already_recorded(session, key, mail.mailbox, uidvalidity, uid)
             if seen is not None:
                 return duplicate(raw.origin, seen)  # and no second raw copy
