@@ -29,7 +29,8 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import NamedTuple
 
@@ -360,25 +361,43 @@ def main() -> None:
 
 def postgres(server: Dovecot, work: Path, backlogs: Sizes, figures: dict[str, float],
              row: Callable[[str, str], None]) -> None:
-    """One poller on PostgreSQL, then two pollers on two mailboxes at once."""
-    url, schema = postgres_schema()
-    try:
+    """One poller on PostgreSQL (its analysis workers on every core); then the scaling of
+    pollers: one poller of one process (workers = 0, the one-process-per-core deployment
+    of README's Scaling), then two such pollers on two mailboxes at once, each step on a
+    fresh schema. On this 2-core machine a poller with its workers already uses both
+    cores (two of them can only share them): one-process pollers show what the
+    database lets two pollers do."""
+    first, second = backlogs.halves
+    one_process = "workers = 0"
+    with fresh_schema() as url:
         fill(server, "07", backlogs.messages)
         seconds, _ = timed_polls([config_file(work / "pg", server, ("07",), url)])
-        figures["postgres_msgs_s"] = len(backlogs.messages) / seconds
-        figures["postgres_vs_floor"] = figures["postgres_msgs_s"] / figures["floor_msgs_s"]
-        row("triage poll --dry-run, PostgreSQL", f"{figures['postgres_msgs_s']:.0f} msg/s "
-            f"({figures['postgres_vs_floor']:.2f} of the floor)")
-        first, second = backlogs.halves
+    figures["postgres_msgs_s"] = len(backlogs.messages) / seconds
+    figures["postgres_vs_floor"] = figures["postgres_msgs_s"] / figures["floor_msgs_s"]
+    row("triage poll --dry-run, PostgreSQL", f"{figures['postgres_msgs_s']:.0f} msg/s "
+        f"({figures['postgres_vs_floor']:.2f} of the floor)")
+    with fresh_schema() as url:
+        fill(server, "73", first)
+        seconds, _ = timed_polls([config_file(work / "pg1", server, ("73",), url, one_process)])
+    figures["postgres_one_process_msgs_s"] = len(first) / seconds
+    row("one poller of one process (workers = 0), PostgreSQL", f"{figures['postgres_one_process_msgs_s']:.0f} msg/s")
+    with fresh_schema() as url:
         fill(server, "73", first)
         fill(server, "74", second)
-        seconds, _ = timed_polls([config_file(work / "pg2a", server, ("73",), url),
-                                  config_file(work / "pg2b", server, ("74",), url)])
-        figures["postgres_two_pollers_msgs_s"] = (len(first) + len(second)) / seconds
-        figures["postgres_two_vs_one"] = figures["postgres_two_pollers_msgs_s"] / figures["postgres_msgs_s"]
-        row("two pollers, two mailboxes, one PostgreSQL",
-            f"{figures['postgres_two_pollers_msgs_s']:.0f} msg/s together "
-            f"({figures['postgres_two_vs_one']:.2f}x one poller)")
+        seconds, _ = timed_polls([config_file(work / "pg2a", server, ("73",), url, one_process),
+                                  config_file(work / "pg2b", server, ("74",), url, one_process)])
+    figures["postgres_two_pollers_msgs_s"] = (len(first) + len(second)) / seconds
+    figures["postgres_two_vs_one"] = figures["postgres_two_pollers_msgs_s"] / figures["postgres_one_process_msgs_s"]
+    row("two such pollers, two mailboxes, one PostgreSQL", f"{figures['postgres_two_pollers_msgs_s']:.0f} msg/s "
+        f"together ({figures['postgres_two_vs_one']:.2f}x one poller)")
+
+
+@contextmanager
+def fresh_schema() -> Iterator[str]:
+    """The URL of a new, empty schema on the PostgreSQL server, dropped afterwards."""
+    url, schema = postgres_schema()
+    try:
+        yield url
     finally:
         drop_schema(schema)
 
