@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from ..models import Outcome
@@ -13,12 +13,15 @@ QUARANTINED = "quarantined"
 
 def already_recorded(session: Session, key: str, mailbox: str | None, uidvalidity: int | None,
                      uid: int | None) -> MessageRow | None:
-    """The message recorded under this fingerprint, or at this mailbox, UIDVALIDITY and UID."""
-    found = session.scalars(select(MessageRow).where(MessageRow.fingerprint == key)).first()
-    if found is None and mailbox and uid is not None:
-        found = session.scalars(select(MessageRow).join(MailboxRow).where(
-            MailboxRow.address == mailbox, MessageRow.uidvalidity == uidvalidity, MessageRow.uid == uid)).first()
-    return found
+    """The message recorded under this fingerprint, else the one at this mailbox,
+    UIDVALIDITY and UID (one query for both: it runs for every message recorded)."""
+    same = MessageRow.fingerprint == key
+    if mailbox and uid is not None:
+        mailbox_id = select(MailboxRow.id).where(MailboxRow.address == mailbox).scalar_subquery()
+        same = or_(same, and_(MessageRow.mailbox_id == mailbox_id, MessageRow.uidvalidity == uidvalidity,
+                              MessageRow.uid == uid))
+    found = session.scalars(select(MessageRow).where(same)).all()
+    return next((row for row in found if row.fingerprint == key), found[0] if found else None)
 
 
 def duplicate(origin: str, seen: MessageRow) -> Outcome:

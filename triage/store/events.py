@@ -40,7 +40,8 @@ def in_bulk(session: Session) -> Iterator[None]:
         yield
         session.flush()
         if pending:
-            session.execute(insert(EventRow), [
+            # render_nulls: every row has the same columns, so one executemany takes them all.
+            session.execute(insert(EventRow).execution_options(render_nulls=True), [
                 {"case_id": case.id if case is not None else None,
                  "message_id": message.id if message is not None else None, **values}
                 for case, message, values in pending])
