@@ -15,6 +15,8 @@ def hostile(raw, rules, uid=None):
         os.kill(os.getpid(), 9)  # as the OOM killer does
     if b"HANG-THE-WORKER" in raw.data:
         time.sleep(3600)
+    if b"SLOW-DOWN" in raw.data:
+        time.sleep(1)
     if b"LOG-A-WARNING" in raw.data:
         logging.getLogger("triage.parse").warning("odd message %s", raw.origin)
         logging.getLogger("triage.parse").info("not at the poller's level: never sent")

@@ -2,7 +2,10 @@
 that dies or hangs costs exactly its message; one that cannot start keeps the mail."""
 
 import logging
+import os
+import signal
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -54,6 +57,17 @@ def test_a_worker_that_dies_or_hangs_fails_its_message_alone(rules, pool, marker
     assert all(r.mail is not None for r in results if not r.failure)
     assert any("marked-1" in record.getMessage() for record in caplog.records if record.levelno == logging.ERROR)
     assert pool.submit(corpus(1)[0]).result(60).mail is not None, "the pool goes on with a new worker"
+
+
+def test_a_stop_signal_to_every_process_leaves_the_workers_to_finish(rules, pool):
+    # systemd stops a service with SIGTERM to each of its processes: the poller finishes
+    # its batch and ends the workers; a worker dying at once would fail its message.
+    future = pool.submit(marked(1, "SLOW-DOWN"))
+    time.sleep(0.5)
+    for worker in pool._workers:
+        os.kill(worker.process.pid, signal.SIGTERM)
+    result = future.result(60)
+    assert result.failure is None and result.mail is not None
 
 
 def test_a_worker_that_cannot_start_leaves_the_mail_for_later(rules):

@@ -71,7 +71,11 @@ def main() -> None:
     """Answer each message with its Mail, findings or failure, and the log records it
     produced, until the end of input."""
     _die_with_the_poller()
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the poller's to handle, not ours
+    # Ctrl-C, and systemd's SIGTERM to every process of the service, are the poller's
+    # to handle: it finishes its batch, then ends our input. Dying here would fail
+    # (quarantine) the message at hand for a clean stop.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     source, sink = sys.stdin.buffer, sys.stdout.buffer
     sys.stdout = sys.stderr  # nothing but frames on the poller's pipe
     handshake = read_frame(source)
