@@ -9,6 +9,7 @@ touches no database and no network; when the poller dies, so does it.
 from __future__ import annotations
 
 import ctypes
+import gc
 import logging
 import os
 import pickle
@@ -82,6 +83,9 @@ def main() -> None:
     if handshake is None:
         return
     rules: Rules = handshake["rules"]
+    # The rules (lexicons, patterns) live as long as the worker: out of the collector's
+    # sight, its collections only look at what each message allocates.
+    gc.freeze()
     sink.write(frame(READY))
     sink.flush()
     collected = Collected()
