@@ -97,10 +97,15 @@ class AnalysisPool:
     def close(self) -> None:
         """Stop the workers and the pool's thread; what is still queued fails with WorkerError."""
         with self._lock:
+            if self._closed:
+                return
             self._closed, thread = True, self._thread
         os.write(self._wake_w, b"!")
         if thread is not None:
             thread.join(30)
+        if thread is None or not thread.is_alive():
+            os.close(self._wake_r)
+            os.close(self._wake_w)
 
     def _dispatch(self) -> None:
         """The pool's thread: feed the workers, read their answers, replace the dead and the stuck."""
