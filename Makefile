@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN = $(VENV)/bin
 
-.PHONY: demo test test-unit test-future tools lint eval bench bench-console soak clean
+.PHONY: demo test test-unit test-future tools lint eval bench bench-quick bench-console soak clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -67,6 +67,10 @@ eval: $(BIN)/.installed
 # Against a real Dovecot (as root, like the tests) and the local PostgreSQL; half an hour to an hour.
 bench: $(BIN)/.installed
 	$(BIN)/python bench/run.py
+
+# The same steps and the same key=value line on smaller backlogs, in a few minutes: to measure a change.
+bench-quick: $(BIN)/.installed
+	$(BIN)/python bench/run.py --quick
 
 # The console's queue at 50,000 cases, SQLite and PostgreSQL (about 15 s).
 bench-console: $(BIN)/.installed

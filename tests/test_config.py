@@ -48,6 +48,8 @@ def test_environment_overrides_top_level_keys(tmp_path):
     (MAILBOX + 'passwd_env = "X"\n', "unknown key(s) passwd_env"),
     (MAILBOX + MAILBOX, "a mailbox address appears twice"),
     ("poll_interval = 0\n", "poll_interval: expected a whole number from 1"),
+    ("workers = -1\n", "workers: expected a whole number from 0"),
+    ('workers = "all"\n', "workers: expected a whole number"),
     ("[smtp]\nhost = 'mail'\n", "[smtp]: missing key(s) port"),
     ("this is not toml", "not valid TOML"),
     ('[authentication]\nrequire_verdict = "no"\n', "authentication.require_verdict: expected true or false"),
@@ -82,6 +84,12 @@ def test_silent_cases_wait_a_week_for_a_reminder_a_month_for_closing_unless_conf
     chosen = load(tmp_path, f'[cases]\nremind_after = "2w"\nclose_after = "6w"\nsettle_after = "72h"\n{MAILBOX}').cases
     assert (chosen.remind_after, chosen.close_after, chosen.settle_after) == (
         timedelta(weeks=2), timedelta(weeks=6), timedelta(hours=72))
+
+
+def test_one_analysis_worker_per_core_unless_configured(tmp_path, monkeypatch):
+    monkeypatch.setattr("os.cpu_count", lambda: 6)
+    assert load(tmp_path, MAILBOX).workers == 6
+    assert load(tmp_path, "workers = 0\n" + MAILBOX).workers == 0, "0: all in the poller's process"
 
 
 def test_security_none_is_accepted_on_loopback(tmp_path):

@@ -84,14 +84,14 @@ def test_unreadable_mail_and_pipeline_failures_go_to_quarantine(dovecot, imap_co
     dovecot.append("07", build_eml("Mot de passe expiré, identifiant fine-xt").replace(b"test-1@", b"ok-1@"))
     import triage.pipeline
 
-    real = triage.pipeline.record_message
+    real = triage.pipeline.record_in  # what records each message of a fetched batch
 
-    def failing_on_boom(store, raw, mail, *args, **kwargs):
+    def failing_on_boom(session, store, raw, mail, *args, **kwargs):
         if mail.subject == "BOOM":
             raise RuntimeError("injected fault")
-        return real(store, raw, mail, *args, **kwargs)
+        return real(session, store, raw, mail, *args, **kwargs)
 
-    monkeypatch.setattr(triage.pipeline, "record_message", failing_on_boom)
+    monkeypatch.setattr(triage.pipeline, "record_in", failing_on_boom)
     code, out = poll(imap_config, capsys)
     assert code == 0, out.err
     counts = dovecot.folder_counts("07")

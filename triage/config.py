@@ -8,7 +8,6 @@ file at all.
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import ssl
 import tomllib
@@ -18,7 +17,20 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from .config_values import array, duration, flag, no_unknown, number, require_all, required, table, text
+from .config_values import (
+    array,
+    default_data_dir,
+    default_workers,
+    duration,
+    flag,
+    is_loopback,
+    no_unknown,
+    number,
+    require_all,
+    required,
+    table,
+    text,
+)
 from .console.settings import ConsoleSettings, read_console
 from .errors import ConfigError
 
@@ -28,12 +40,6 @@ SERVER_KEYS = {"host", "port", "security", "username", "password_env", "password
 # Environment variables that override a top-level key of the file.
 ENVIRONMENT = {"data_dir": "TRIAGE_DATA_DIR", "database_url": "TRIAGE_DATABASE_URL",
                "rules_dir": "TRIAGE_RULES_DIR", "templates_dir": "TRIAGE_TEMPLATES_DIR"}
-
-
-def default_data_dir(env: Mapping[str, str]) -> Path:
-    """$XDG_DATA_HOME/spl-pes-triage, else ~/.local/share/spl-pes-triage."""
-    base = env.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return Path(base) / "spl-pes-triage"
 
 
 @dataclass(frozen=True)
@@ -145,6 +151,7 @@ class Settings:
     console: ConsoleSettings = field(default_factory=ConsoleSettings)
     poll_interval: int = 60  # seconds between polls when the server has no IDLE
     batch_size: int = 50  # messages fetched per IMAP FETCH
+    workers: int = field(default_factory=default_workers)  # analysis worker processes; 0: in the poller
     config_file: Path | None = None
 
     @classmethod
@@ -192,7 +199,7 @@ def _validate(data: dict[str, Any], env: Mapping[str, str], path: Path | None,
               arguments: dict[str, str | None]) -> Settings:
     where = str(path) if path else "settings"
     known = {"data_dir", "database_url", "rules_dir", "templates_dir", "smtp", "mailboxes", "folders",
-             "replies", "authentication", "cases", "poll_interval", "batch_size", "console"}
+             "replies", "authentication", "cases", "poll_interval", "batch_size", "console", "workers"}
     no_unknown(data, known, where)
     top = {key: arguments.get(key) or env.get(variable) or data.get(key) for key, variable in ENVIRONMENT.items()}
     directory = Path(top["data_dir"] or default_data_dir(env))
@@ -232,6 +239,7 @@ def _validate(data: dict[str, Any], env: Mapping[str, str], path: Path | None,
         console=read_console(data.get("console", {}), f"{where}: console"),
         poll_interval=number(data.get("poll_interval", 60), f"{where}: poll_interval", 1, 86400),
         batch_size=number(data.get("batch_size", 50), f"{where}: batch_size", 1, 10000),
+        workers=number(data.get("workers", default_workers()), f"{where}: workers", 0, 64),
         config_file=path,
     )
 
@@ -271,7 +279,7 @@ def _server(entry: dict[str, Any], where: str) -> Server:
     security = text(entry.get("security", "ssl"), f"{where}.security")
     if security not in SECURITY:
         raise ConfigError(f"{where}.security: {security!r} is not one of {', '.join(SECURITY)}")
-    if security == "none" and not _is_loopback(host):
+    if security == "none" and not is_loopback(host):
         raise ConfigError(f"{where}: security = \"none\" is only allowed on loopback, not on {host!r}")
     if "password_env" in entry and "password_file" in entry:
         raise ConfigError(f"{where}: give password_env or password_file, not both")
@@ -288,12 +296,3 @@ def _server(entry: dict[str, Any], where: str) -> Server:
 def _no_inline_password(entry: dict[str, Any], where: str) -> None:
     if "password" in entry:
         raise ConfigError(f"{where}: passwords never go in this file; use password_env or password_file")
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False

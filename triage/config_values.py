@@ -5,7 +5,11 @@ Apart from config.py so that the settings themselves stay readable in one screen
 
 from __future__ import annotations
 
+import ipaddress
+import os
+from collections.abc import Mapping
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from .durations import parse_duration
@@ -77,3 +81,24 @@ def duration(value: Any, where: str) -> timedelta:
     if span <= timedelta(0):
         raise ConfigError(f"{where}: expected a duration above zero")
     return span
+
+
+def is_loopback(host: str) -> bool:
+    """localhost or a loopback address (where a plain-text connection is allowed)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def default_workers() -> int:
+    """Analysis workers by default: one per core (the poller's own work fits between them)."""
+    return os.cpu_count() or 1
+
+
+def default_data_dir(env: Mapping[str, str]) -> Path:
+    """$XDG_DATA_HOME/spl-pes-triage, else ~/.local/share/spl-pes-triage."""
+    base = env.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "spl-pes-triage"

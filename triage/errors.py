@@ -32,3 +32,7 @@ class SmtpError(TriageError):
         super().__init__(message)
         self.permanent = permanent
         self.uncertain = uncertain
+
+
+class WorkerError(TriageError):
+    """The analysis workers cannot start, or their pool stopped: the mail waits in place."""

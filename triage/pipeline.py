@@ -3,18 +3,27 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
+from concurrent.futures import Future
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TypedDict
 
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
 from . import clock
 from .analysis import analyse
 from .decide import Facts, decide
+from .errors import StoreError
 from .models import Decision, Finding, Mail, Outcome, RawMail
 from .parse import parse_mail
 from .rules import Rules
-from .store.database import Store
-from .store.recording import record_message
+from .stages import Analysed, safe_findings
+from .store.batches import in_one_transaction
+from .store.database import Store, lock_requester
+from .store.quarantine import quarantine_in
+from .store.recording import Policy, record_in, record_message, requester_key
 
 log = logging.getLogger(__name__)
 
@@ -66,13 +75,11 @@ def decision_record(origin: str, mail: Mail, decision: Decision) -> DecisionReco
     }
 
 
-def safe_findings(mail: Mail, rules: Rules) -> tuple[Finding, ...]:
-    """The findings, or, if a check crashes on this mail, one that sends it to a human."""
-    try:
-        return analyse(mail, rules)
-    except Exception as error:  # noqa: BLE001 - one bad mail must not stop the others
-        log.exception("analysis failed for %s (%s)", mail.origin, mail.message_id)
-        return (Finding("unparseable", True, f"analysis failed: {type(error).__name__}: {error}"[:300]),)
+def policy_for(mail: Mail, findings: tuple[Finding, ...], require_verdict: bool) -> Policy:
+    """The policy the store asks once it has found the case: `decide` on the case's facts."""
+    def policy(known: dict[str, Any] | None) -> Decision:
+        return decide(mail, findings, Facts.from_dict(known) if known else None, require_verdict)
+    return policy
 
 
 def process_one(store: Store, raw: RawMail, rules: Rules, raw_dir: Path, now: datetime | None = None,
@@ -84,9 +91,47 @@ def process_one(store: Store, raw: RawMail, rules: Rules, raw_dir: Path, now: da
     """
     mail = parse_mail(raw, rules)
     findings = safe_findings(mail, rules)
+    return record_message(store, raw, mail, findings, policy_for(mail, findings, require_verdict), rules, raw_dir,
+                          now or clock.now(), uidvalidity=uidvalidity, uid=uid)
 
-    def policy(known: dict[str, Any] | None) -> Decision:
-        return decide(mail, findings, Facts.from_dict(known) if known else None, require_verdict)
 
-    return record_message(store, raw, mail, findings, policy, rules, raw_dir, now or clock.now(),
-                          uidvalidity=uidvalidity, uid=uid)
+def record_batch(store: Store, batch: Sequence[Analysed | Future[Analysed]], rules: Rules, raw_dir: Path,
+                 department: str, uidvalidity: int | None, require_verdict: bool) -> list[Outcome]:
+    """Record a batch in one transaction, a savepoint per message, in order.
+
+    Each message is taken as its analysis is done (a future of the analysis workers):
+    recording one overlaps analysing the next. Its requester's lock is taken then, in
+    the batch's transaction. A message the pipeline fails on (before or while
+    recording) is rolled back alone and quarantined. A database failure, or workers
+    that cannot analyse at all (WorkerError), end the whole batch, nothing of it kept:
+    its mail stays where it is for the next poll.
+    """
+    def work(session: Session) -> list[Outcome]:
+        outcomes = []
+        for entry in batch:
+            item = entry.result() if isinstance(entry, Future) else entry
+            if item.mail is not None:
+                lock_requester(session, requester_key(item.raw, item.mail))
+            outcomes.append(_record_one(session, store, item, rules, raw_dir, department, uidvalidity,
+                                        require_verdict))
+        return outcomes
+
+    return in_one_transaction(store, work)
+
+
+def _record_one(session: Session, store: Store, item: Analysed, rules: Rules, raw_dir: Path, department: str,
+                uidvalidity: int | None, require_verdict: bool) -> Outcome:
+    now = clock.now()
+    failure = item.failure
+    if item.mail is not None:
+        try:
+            return record_in(session, store, item.raw, item.mail, item.findings,
+                             policy_for(item.mail, item.findings, require_verdict), rules, raw_dir, now,
+                             uidvalidity, item.uid)
+        except (SQLAlchemyError, StoreError):
+            raise  # the store is down: the batch is rolled back, its mail left where it is
+        except Exception as error:  # noqa: BLE001 - any bug on one message must not stop the others
+            log.exception("%s: the pipeline failed; quarantined", item.raw.origin)
+            failure = f"{type(error).__name__}: {error}"
+    return quarantine_in(session, item.raw, failure or "no analysis", department, raw_dir, now, uidvalidity,
+                         item.uid)

@@ -1,34 +1,29 @@
 """Polling the IMAP mailboxes: once (cron, systemd timer) or for ever (daemon, IDLE);
 and a file source (`poll --source`), once, through the same pass.
 
-Per mailbox: take the lease in the store, compare UIDVALIDITY, fetch what is above
-the last UID filed in batches, record each message (one transaction), file the
-batch into its folders once all its decisions are committed, then remember the
-batch's last UID. A message the pipeline
-fails on goes to the quarantine folder with the error recorded; a database that
-fails stops the mailbox with its mail left in place for the next poll.
+Per mailbox: take the lease in the store, compare UIDVALIDITY, then the pass itself
+(intake.py): fetch what is above the last UID filed in batches, analyse them on the
+worker processes, record each batch (one transaction, a savepoint per message),
+file the batch into its folders once all its decisions are committed, then remember
+the batch's last UID. A message the pipeline fails on goes to the quarantine folder
+with the error recorded; a database that fails stops the mailbox with its mail left
+in place for the next poll.
 """
 
 from __future__ import annotations
 
 import logging
-import sys
 import threading
-from collections import Counter
-from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
-from typing import cast
 
 from sqlalchemy.exc import SQLAlchemyError
-from tqdm import tqdm
 
 from . import clock
-from .config import Folders, MailboxConfig, Settings
-from .errors import MailboxError, StoreError, TriageError
+from .config import MailboxConfig, Settings
+from .errors import TriageError
+from .intake import MailboxResult, process_mailbox
 from .mailbox import ImapMailbox
 from .mailbox_health import describe_failure, first_line, note_failed, note_polled
-from .models import Outcome, RawMail
 from .outbox import Outbox, OutboxReport
 from .owner import new_owner
 from .pipeline import process_one
@@ -36,120 +31,13 @@ from .rules import Rules
 from .sources import file_source
 from .store import mailboxes
 from .store.database import Store
-from .store.recording import record_quarantined
 from .sweeper import SweepResult, sweep_now, sweep_periodically
+from .workers import AnalysisPool
 
 log = logging.getLogger(__name__)
 
-# Where each action's mail is filed once its decision is committed.
-FOLDER_OF_ACTION = {
-    "ignore": "ignored",
-    "human_review": "to_handle",
-    "acknowledge": "to_handle",
-    "redirect_department": "processed",
-    "self_service": "processed",
-    "request_info": "processed",
-}
-PROGRESS_FROM = 20  # a progress bar for a backlog of at least this many messages
-
-
-def folder_for(outcome: Outcome, folders: Folders) -> str:
-    """The folder a recorded message belongs in: unreadable mail goes to quarantine too."""
-    if outcome.quarantined or outcome.unparseable:
-        return folders.quarantine
-    return cast(str, getattr(folders, FOLDER_OF_ACTION.get(outcome.action or "", "to_handle")))
-
-
-@dataclass
-class MailboxResult:
-    """What one pass over one mailbox did."""
-
-    address: str
-    recorded: int = 0
-    duplicates: int = 0
-    quarantined: int = 0
-    without_verdict: int = 0  # recorded without a trusted authentication verdict
-    filed: dict[str, int] = field(default_factory=dict)
-    skipped: str | None = None  # held by another poller
-    error: str | None = None
-    unrecorded: int = 0  # a file source's messages that failed: they stay in the source for the next run
-    actions: Counter[str] = field(default_factory=Counter)  # the new messages' actions
-    replies_queued: int = 0
-
-    def count(self, outcome: Outcome) -> None:
-        """Count one message recorded, or found already recorded."""
-        if outcome.duplicate:
-            self.duplicates += 1
-        else:
-            self.recorded += 1
-            self.actions[str(outcome.action)] += 1
-            self.replies_queued += bool(outcome.reply_template)
-        self.quarantined += outcome.quarantined
-        self.without_verdict += outcome.without_verdict
-
-    @property
-    def failed(self) -> bool:
-        """The mailbox could not be processed to the end."""
-        return self.error is not None
-
-
-def process_mailbox(box: ImapMailbox, settings: Settings, store: Store, rules: Rules, owner: str,
-                    result: MailboxResult) -> None:
-    """Record and file every new message of an open mailbox, batch by batch."""
-    address = box.config.address
-    state = mailboxes.read_state(store, address)
-    last_uid = state.last_uid
-    if state.uidvalidity != box.uidvalidity:
-        if state.uidvalidity is not None:
-            log.warning("%s: UIDVALIDITY changed (%s → %s): rescanning; the store's dedupe skips what it knows",
-                        address, state.uidvalidity, box.uidvalidity)
-        last_uid = 0
-        mailboxes.save_state(store, address, box.uidvalidity, 0)
-    uids = box.new_uids(last_uid)
-    if not uids:
-        return
-    folders = settings.folders
-    box.ensure_folders([folders.processed, folders.to_handle, folders.ignored, folders.quarantine])
-    show = sys.stderr.isatty() and len(uids) >= PROGRESS_FROM
-    with tqdm(total=len(uids), unit="msg", desc=address.split("@")[0], disable=not show, file=sys.stderr) as bar:
-        for start in range(0, len(uids), settings.batch_size):
-            if not mailboxes.take_lease(store, address, owner, clock.now()):
-                raise MailboxError(f"{address}: lease lost to another poller")
-            batch = uids[start : start + settings.batch_size]
-            destinations: dict[str, list[int]] = {}
-            for uid, (data, arrived) in box.fetch(batch).items():
-                outcome = _record(data, uid, box, settings, store, rules, arrived)
-                result.count(outcome)
-                destinations.setdefault(folder_for(outcome, folders), []).append(uid)
-                bar.update()
-            # Every decision of the batch is committed: file them, one command per folder.
-            for folder, filed in destinations.items():
-                box.file(filed, folder)
-                result.filed[folder] = result.filed.get(folder, 0) + len(filed)
-            mailboxes.save_state(store, address, box.uidvalidity, batch[-1])
-
-
-def _record(data: bytes, uid: int, box: ImapMailbox, settings: Settings, store: Store, rules: Rules,
-            arrived: datetime | None) -> Outcome:
-    """Record one message; quarantine it if the pipeline (not the database) fails."""
-    config = box.config
-    raw = RawMail(data, f"imap://{config.address}/{config.folder};UIDVALIDITY={box.uidvalidity}/;UID={uid}",
-                  config.address)
-    now = clock.now()
-    try:
-        return process_one(store, raw, rules, settings.raw_dir, now, uidvalidity=box.uidvalidity, uid=uid,
-                           require_verdict=settings.authentication.require_verdict)
-    except (SQLAlchemyError, StoreError):
-        raise  # the store is down: leave the mail where it is
-    except Exception as error:  # noqa: BLE001 - any bug on one message must not stop the others
-        log.exception("%s UID %s: the pipeline failed; quarantined", config.address, uid)
-        detail = f"{type(error).__name__}: {error}"
-        return record_quarantined(store, raw, detail, config.department, settings.raw_dir, now,
-                                  uidvalidity=box.uidvalidity, uid=uid)
-
-
 def poll_mailbox(config: MailboxConfig, settings: Settings, store: Store, rules: Rules,
-                 owner: str) -> MailboxResult:
+                 owner: str, pool: AnalysisPool | None = None) -> MailboxResult:
     """One pass over one mailbox, under its lease.
 
     Whatever fails (the IMAP server, or the database before, during or after the
@@ -167,7 +55,7 @@ def poll_mailbox(config: MailboxConfig, settings: Settings, store: Store, rules:
             return result
         try:
             with ImapMailbox(config, settings.folders) as box:
-                process_mailbox(box, settings, store, rules, owner, result)
+                process_mailbox(box, settings, store, rules, owner, result, pool)
         finally:
             _release_lease(store, config.address, owner)
     except (TriageError, SQLAlchemyError) as error:
@@ -215,8 +103,12 @@ def poll_all(settings: Settings, store: Store, rules: Rules, dry_run: bool = Fal
     over a file source; then the sweep of silent cases, then the outbox (a reminder leaves
     in the same run). After a file source, replies leave only in a dry run or with [smtp]."""
     if source is None:
-        owner = new_owner()
-        results = [poll_mailbox(config, settings, store, rules, owner) for config in settings.mailboxes]
+        owner, pool = new_owner(), analysis_pool(settings, rules)
+        try:
+            results = [poll_mailbox(config, settings, store, rules, owner, pool) for config in settings.mailboxes]
+        finally:
+            if pool is not None:
+                pool.close()
     else:
         results = [poll_source(source, source_mailbox, settings, store, rules)]
     swept = sweep_now(settings, store, rules)
@@ -233,8 +125,14 @@ def poll_all(settings: Settings, store: Store, rules: Rules, dry_run: bool = Fal
     return results, swept, report
 
 
+def analysis_pool(settings: Settings, rules: Rules) -> AnalysisPool | None:
+    """The pool of `workers` analysis processes (started at its first backlog), or None: in the poller."""
+    return AnalysisPool(rules, settings.workers) if settings.workers > 0 else None
+
+
 def watch_mailbox(config: MailboxConfig, settings: Settings, store: Store, rules: Rules, stop: threading.Event,
-                  idle_seconds: float = 300, max_backoff: float = 300, dry_run: bool = False) -> None:
+                  idle_seconds: float = 300, max_backoff: float = 300, dry_run: bool = False,
+                  pool: AnalysisPool | None = None) -> None:
     """The daemon's loop for one mailbox: process, IDLE (else sleep), repeat; reconnect with backoff.
 
     Any exception, foreseen (server, database) or not (a bug), is logged on one line
@@ -250,7 +148,7 @@ def watch_mailbox(config: MailboxConfig, settings: Settings, store: Store, rules
                 while not stop.is_set():
                     if mailboxes.take_lease(store, config.address, owner, clock.now()):
                         try:
-                            process_mailbox(box, settings, store, rules, owner, MailboxResult(config.address))
+                            process_mailbox(box, settings, store, rules, owner, MailboxResult(config.address), pool)
                         finally:
                             _release_lease(store, config.address, owner)
                         note_polled(store, config.address)
@@ -281,9 +179,11 @@ def watch_mailbox(config: MailboxConfig, settings: Settings, store: Store, rules
 
 def run_daemon(settings: Settings, store: Store, rules: Rules, stop: threading.Event,
                idle_seconds: float = 300, dry_run: bool = False) -> None:
-    """Watch every mailbox, one thread each, and sweep the silent cases, until `stop` is set."""
+    """Watch every mailbox, one thread each (sharing one pool of analysis workers), and
+    sweep the silent cases, until `stop` is set."""
+    pool = analysis_pool(settings, rules)
     threads = [threading.Thread(target=watch_mailbox, name=config.address, daemon=True,
-                                args=(config, settings, store, rules, stop, idle_seconds, 300, dry_run))
+                                args=(config, settings, store, rules, stop, idle_seconds, 300, dry_run, pool))
                for config in settings.mailboxes]
     threads.append(threading.Thread(target=sweep_periodically, name="sweep", daemon=True,
                                     args=(settings, store, rules, stop), kwargs={"dry_run": dry_run}))
@@ -292,4 +192,6 @@ def run_daemon(settings: Settings, store: Store, rules: Rules, stop: threading.E
     log.info("watching %d mailbox(es)", len(settings.mailboxes))
     for thread in threads:
         thread.join()
+    if pool is not None:
+        pool.close()
     log.info("stopped")

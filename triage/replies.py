@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from email import message_from_bytes
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import SMTP
@@ -20,6 +21,7 @@ from typing import TypedDict
 
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from .reply_mime import address_header, alternative, folded, text_header
 from .rules import Rules, shipped_dir
 from .wording import KIND
 
@@ -31,6 +33,7 @@ _REPLY_PREFIX = re.compile(r"^\s*((re|tr|fw|fwd|ré|rép|aw|wg)\s*(\[\d+\])?\s*:
 # Printable ASCII, no encoded word (see one_line): a Message-ID is copied into headers.
 _MESSAGE_ID = re.compile(r"<(?![^>]*=\?)[!-;=?-~]{1,250}>")
 _ENCODED_WORD_START = re.compile(r"=\?")
+POLICY = SMTP.clone(max_line_length=200)  # fold long subjects less eagerly (reply_mime.MAX_LINE)
 
 
 def one_line(text: str | None, limit: int = 200) -> str:
@@ -142,16 +145,46 @@ def _tidy(text: str) -> str:
     return re.sub(r"\n{3,}", "\n\n", text).strip() + "\n"
 
 
-def build_message(content: ReplyContent, rules: Rules, when: datetime, templates_dir: str | None = None) -> EmailMessage:
-    """The reply, ready for SMTP: UTF-8, our Message-ID, threading and robot headers."""
+def reply_bytes(content: ReplyContent, rules: Rules, when: datetime, templates_dir: str | None = None) -> bytes:
+    """The reply as it leaves: UTF-8, our Message-ID, threading and robot headers (reply_mime.py)."""
     text, html = render(content, rules, templates_dir)
     home = next((d for d in rules.departments if d.code == content.department), None)
     sender_name = f"DDFIP {home.of_name} - assistance SPL-PES" if home else "Assistance SPL-PES"
-    message = EmailMessage(policy=SMTP.clone(max_line_length=200))  # fold long subjects less eagerly
+    recipient_name = one_line(content.recipient_name, 100)
+    if not (content.mailbox.isascii() and content.recipient.isascii()):
+        # The email package's own checks on an address it cannot write (it refuses), as ever.
+        return _by_the_email_package(content, text, html, sender_name, recipient_name, when).as_bytes()
+    if not _MESSAGE_ID.fullmatch(content.message_id):
+        raise ValueError(f"not a Message-ID of ours: {content.message_id!r}")
+    subject = subject_for(content.original_subject, content.reference)
+    headers = [f"From: {address_header(sender_name, content.mailbox)}",
+               f"To: {address_header(recipient_name, content.recipient)}",
+               folded("Subject", subject) if subject.isascii() else f"Subject: {text_header(subject)}",
+               f"Date: {format_datetime(when)}", f"Message-ID: {content.message_id}"]
+    if _MESSAGE_ID.fullmatch(content.in_reply_to or ""):
+        headers.append(f"In-Reply-To: {content.in_reply_to}")
+    chain = [r for r in (*content.references, content.in_reply_to) if _MESSAGE_ID.fullmatch(r or "")]
+    if chain:
+        headers.append(folded("References", " ".join(dict.fromkeys(chain[-20:]))))
+    # RFC 3834: we are a robot; Exchange: do not answer us with out-of-office mail.
+    headers += ["Auto-Submitted: auto-replied", "X-Auto-Response-Suppress: All"]
+    return alternative(headers, text, html)
+
+
+def build_message(content: ReplyContent, rules: Rules, when: datetime, templates_dir: str | None = None) -> EmailMessage:
+    """The reply as an EmailMessage (the console's preview, SMTP): its bytes read back."""
+    message: EmailMessage = message_from_bytes(reply_bytes(content, rules, when, templates_dir), policy=POLICY)
+    return message
+
+
+def _by_the_email_package(content: ReplyContent, text: str, html: str, sender_name: str, recipient_name: str,
+                          when: datetime) -> EmailMessage:
+    """The reply built through the email package, for addresses beyond ASCII."""
+    message = EmailMessage(policy=POLICY)
     # Address objects, not strings: a string would be parsed again, and an encoded word
     # in a requester's name ("=?utf-8?b?...?=") decoded into line breaks.
     message["From"] = Address(sender_name, addr_spec=content.mailbox)
-    message["To"] = Address(one_line(content.recipient_name, 100), addr_spec=content.recipient)
+    message["To"] = Address(recipient_name, addr_spec=content.recipient)
     message["Subject"] = subject_for(content.original_subject, content.reference)
     message["Date"] = format_datetime(when)
     message["Message-ID"] = content.message_id
@@ -160,7 +193,6 @@ def build_message(content: ReplyContent, rules: Rules, when: datetime, templates
     chain = [r for r in (*content.references, content.in_reply_to) if _MESSAGE_ID.fullmatch(r or "")]
     if chain:
         message["References"] = " ".join(dict.fromkeys(chain[-20:]))
-    # RFC 3834: we are a robot; Exchange: do not answer us with out-of-office mail.
     message["Auto-Submitted"] = "auto-replied"
     message["X-Auto-Response-Suppress"] = "All"
     message.set_content(text, charset="utf-8")
@@ -169,9 +201,9 @@ def build_message(content: ReplyContent, rules: Rules, when: datetime, templates
     return message
 
 
-def write_dry_run(message: EmailMessage, directory: Path, name: str) -> Path:
+def write_dry_run(data: bytes, directory: Path, name: str) -> Path:
     """Shadow mode: the reply as a file instead of a sent mail."""
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / f"{name}.eml"
-    path.write_bytes(message.as_bytes())
+    path.write_bytes(data)
     return path

@@ -41,9 +41,18 @@ def _build_fold_table() -> dict[int, str]:
 _FOLD_TABLE = _build_fold_table()
 
 
+_LAST_FOLDED: tuple[str, str] = ("", "")  # (text, its fold): parsing folds the same body twice
+
+
 def fold(text: str) -> str:
     """Lower-case, unaccented copy of text with the same length."""
-    return text.translate(_FOLD_TABLE)
+    global _LAST_FOLDED
+    last, folded = _LAST_FOLDED
+    if text is last:  # the very same string object (redaction found nothing, then history)
+        return folded
+    folded = text.translate(_FOLD_TABLE)
+    _LAST_FOLDED = (text, folded)  # one tuple, replaced whole: safe for the daemon's threads
+    return folded
 
 
 WORD = re.compile(r"[a-z0-9]+")

@@ -13,8 +13,9 @@ import threading
 
 from .. import clock
 from ..config import Settings
+from ..intake import MailboxResult
 from ..outbox import Outbox, OutboxReport, dry_run_directory, outbox_status
-from ..poller import MailboxResult, poll_all, run_daemon
+from ..poller import poll_all, run_daemon
 from ..rules import load_rules
 from ..sweeper import SweepResult
 from ..verdict_notice import verdict_line

@@ -13,6 +13,7 @@ sent twice; the price is a window of a few milliseconds per reply (the final dot
 the server's answer, one commit) where a crash leaves an agent to check.
 
 The modules, one job each: flush (the Outbox: the steps above, in that order),
+shadow (the dry run: each reply written to a file, a chunk of them per transaction),
 state (the statuses and their commits), limits (caps, suppressions, the breaker),
 compose (a reply row as an e-mail), transport (the SMTP session, up to the final
 dot), status (the outbox at a glance). Callers import from here.

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from ..clock import PARIS
 from ..config import MailboxConfig, Settings
 from ..lifecycle import REMINDER
-from ..replies import ReplyContent, build_message, one_line
+from ..replies import ReplyContent, build_message, one_line, reply_bytes, subject_for
 from ..rules import Rules
 from ..store.models import CaseRow, MessageRow, ReplyRow
 
@@ -30,6 +30,18 @@ def mailbox_config(settings: Settings, department: str) -> MailboxConfig | None:
 def reply_message(session: Session, reply: ReplyRow, settings: Settings, rules: Rules,
                   now: datetime) -> EmailMessage:
     """The reply as it leaves, answering the message it was queued for (else the case's last)."""
+    return build_message(reply_content(session, reply, settings, rules), rules, now, settings.templates_dir)
+
+
+def reply_data(session: Session, reply: ReplyRow, settings: Settings, rules: Rules, now: datetime) -> tuple[str, bytes]:
+    """(subject, bytes) of the reply as it leaves, without an EmailMessage (shadow mode)."""
+    content = reply_content(session, reply, settings, rules)
+    return (subject_for(content.original_subject, content.reference),
+            reply_bytes(content, rules, now, settings.templates_dir))
+
+
+def reply_content(session: Session, reply: ReplyRow, settings: Settings, rules: Rules) -> ReplyContent:
+    """What the reply says, from the case as it is now."""
     case = reply.case
     answered = session.get(MessageRow, reply.answers_message_id) if reply.answers_message_id else None
     if answered is None:
@@ -39,7 +51,7 @@ def reply_message(session: Session, reply: ReplyRow, settings: Settings, rules: 
     decision = answered.decision if answered is not None else None
     config = mailbox_config(settings, case.department)
     home = next((d for d in rules.departments if d.code == case.department), None)
-    content = ReplyContent(
+    return ReplyContent(
         template=reply.template, reference=case.reference, department=case.department,
         mailbox=config.address if config else (home.mailbox if home else ""),
         recipient=reply.recipient, recipient_name=one_line(case.requester_name, 100),
@@ -53,7 +65,6 @@ def reply_message(session: Session, reply: ReplyRow, settings: Settings, rules: 
         closes_on=_closes_on(case, answered, settings) if reply.template == REMINDER else "",
         agent_text=reply.agent_text,
     )
-    return build_message(content, rules, now, settings.templates_dir)
 
 
 def _closes_on(case: CaseRow, answered: MessageRow | None, settings: Settings) -> str:

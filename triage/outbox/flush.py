@@ -17,16 +17,16 @@ from email.message import EmailMessage
 from pathlib import Path
 
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
 
 from ..config import Settings
 from ..errors import MailboxError, SmtpError, TriageError
 from ..mailbox import ImapMailbox
 from ..owner import new_owner
-from ..replies import write_dry_run
 from ..rules import Rules
 from ..store.database import Store
-from ..store.models import REPLY_DRY_RUN, REPLY_FAILED, REPLY_PENDING, REPLY_SUPERSEDED, REPLY_UNCONFIRMED, ReplyRow
-from . import compose, limits, state
+from ..store.models import REPLY_FAILED, REPLY_PENDING, REPLY_SUPERSEDED, REPLY_UNCONFIRMED, ReplyRow
+from . import compose, limits, shadow, state
 from .transport import SmtpSender
 
 log = logging.getLogger(__name__)
@@ -69,19 +69,11 @@ class Outbox:
             recovered, unconfirmed = state.recover(self.store, self.owner, now)
             report.recovered += recovered
             report.unconfirmed += unconfirmed
-            for reply_id in state.due(self.store, now):
-                if self._breaker_open(now, report):
-                    break
-                try:
-                    self._send_one(reply_id, now, report)
-                except SQLAlchemyError:
-                    raise  # the store is down: every reply waits, the caller reports it
-                except Exception as error:  # noqa: BLE001 - one unbuildable reply must not block the others
-                    log.exception("reply %s could not be built or sent", reply_id)
-                    reason = f"réponse impossible à construire : {type(error).__name__}: {error}"
-                    if state.mark_failed(self.store, reply_id, now, reason):
-                        report.failed += 1
-                        report.errors.append(reason)
+            due = state.due(self.store, now)
+            if self.dry_run:
+                self._write_files(due, now, report)
+            else:
+                self._send_due(due, now, report)
         finally:
             if self.sender:
                 self.sender.close()
@@ -90,10 +82,26 @@ class Outbox:
             self._imap.clear()
         return report
 
+    def _send_due(self, due: list[int], now: datetime, report: OutboxReport) -> None:
+        """Send the due replies one by one, each in the order of commits that keeps "never twice"."""
+        for reply_id in due:
+            if self._breaker_open(now, report):
+                break
+            try:
+                self._send_one(reply_id, now, report)
+            except SQLAlchemyError:
+                raise  # the store is down: every reply waits, the caller reports it
+            except Exception as error:  # noqa: BLE001 - one unbuildable reply must not block the others
+                log.exception("reply %s could not be built or sent", reply_id)
+                reason = f"réponse impossible à construire : {type(error).__name__}: {error}"
+                if state.mark_failed(self.store, reply_id, now, reason):
+                    report.failed += 1
+                    report.errors.append(reason)
+
     def _breaker_open(self, now: datetime, report: OutboxReport) -> bool:
         with self.store.transaction() as session:
             report.sent_last_hour = limits.sent_last_hour(session, now)
-        if self.dry_run or not limits.breaker_tripped(report.sent_last_hour, self.settings):
+        if not limits.breaker_tripped(report.sent_last_hour, self.settings):
             return False
         if not report.breaker_open:
             log.error("CIRCUIT BREAKER OPEN: %d replies sent in the last hour (limit %d); sending stopped, "
@@ -101,30 +109,41 @@ class Outbox:
         report.breaker_open = True
         return True
 
+    def _write_files(self, due: list[int], now: datetime, report: OutboxReport) -> None:
+        """Shadow mode: the due replies as files (shadow.py), the breaker read once for the report."""
+        with self.store.transaction() as session:
+            report.sent_last_hour = limits.sent_last_hour(session, now)
+
+        def held(session: Session, reply: ReplyRow, at: datetime) -> bool:
+            return self._held(session, reply, at, report)
+
+        written, errors = shadow.write_due(self.store, self.settings, self.rules, due, now,
+                                           dry_run_directory(self.settings) / f"{now:%Y-%m-%d}", held)
+        report.dry_run += written
+        report.failed += len(errors)
+        report.errors += errors
+
+    def _held(self, session: Session, reply: ReplyRow, now: datetime, report: OutboxReport) -> bool:
+        """Apply the safety limits to a reply; whether one stopped it (held, suppressed, superseded)."""
+        limit = limits.safety_limit(session, reply, now, self.settings)
+        if limit is None:
+            return False
+        reply.status, reply.last_error, reply.next_attempt_at = limit
+        if reply.status == REPLY_PENDING:
+            report.held += 1
+        else:
+            kind = "reply_superseded" if reply.status == REPLY_SUPERSEDED else "reply_suppressed"
+            state.add_event(session, reply.case_id, now, kind, f"{reply.template}: {reply.last_error}")
+            report.suppressed += 1
+        return True
+
     def _send_one(self, reply_id: int, now: datetime, report: OutboxReport) -> None:
         with self.store.transaction() as session:
             reply = session.get(ReplyRow, reply_id)
-            if reply is None or reply.status != REPLY_PENDING:
-                return
-            limit = limits.safety_limit(session, reply, now, self.settings)
-            if limit is not None:
-                reply.status, reply.last_error, reply.next_attempt_at = limit
-                if reply.status == REPLY_PENDING:
-                    report.held += 1
-                else:
-                    kind = "reply_superseded" if reply.status == REPLY_SUPERSEDED else "reply_suppressed"
-                    state.add_event(session, reply.case_id, now, kind, f"{reply.template}: {reply.last_error}")
-                    report.suppressed += 1
+            if reply is None or reply.status != REPLY_PENDING or self._held(session, reply, now, report):
                 return
             message = compose.reply_message(session, reply, self.settings, self.rules, now)
             reply.subject = str(message["Subject"])
-            if self.dry_run:
-                path = write_dry_run(message, dry_run_directory(self.settings) / f"{now:%Y-%m-%d}",
-                                     f"{reply.case.reference}-{reply.id}-{reply.template}")
-                reply.status = REPLY_DRY_RUN
-                state.add_event(session, reply.case_id, now, "reply_dry_run", f"{reply.template} écrite dans {path}")
-                report.dry_run += 1
-                return
             if self.sender is None:
                 reply.last_error = "aucun serveur SMTP configuré"
                 report.errors.append("no [smtp] server configured: replies wait")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -18,8 +19,14 @@ LOGIN = re.compile(r"[a-z0-9][a-z0-9._-]{1,63}")
 DEPARTMENT = re.compile(r"\d{2}|2[AB]|\d{3}")
 MIN_PASSWORD = 12
 _HASHER = PasswordHasher()
-# Checked when the login is unknown, so that a wrong login takes as long as a wrong password.
-_DUMMY_HASH = _HASHER.hash("not a password of anyone")
+
+
+@cache
+def _dummy_hash() -> str:
+    """Checked when the login is unknown, so that a wrong login takes as long as a wrong
+    password. Made at the first login, not at import: every command imports this module,
+    and a hash costs argon2's 64 MB and a tenth of a second (the poller's peak memory)."""
+    return _HASHER.hash("not a password of anyone")
 
 
 class AgentError(TriageError):
@@ -77,7 +84,7 @@ def check_password(session: Session, login: str, password: str) -> AgentRow | No
     """The enabled agent whose password this is, else None (same work either way)."""
     agent = session.scalars(select(AgentRow).where(AgentRow.login == login.strip().lower())).first()
     try:
-        _HASHER.verify(agent.password_hash if agent is not None else _DUMMY_HASH, password)
+        _HASHER.verify(agent.password_hash if agent is not None else _dummy_hash(), password)
     except (VerificationError, InvalidHashError):
         return None
     if agent is None or agent.disabled:

@@ -2,17 +2,48 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
+from typing import Any
 
+from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from .models import CaseRow, EventRow, MessageRow
 
 ROBOT = "triage"  # the actor of what triage does by itself
+_PENDING = "triage.pending_events"  # session.info key: events kept for one INSERT (in_bulk)
 
 
 def log_event(session: Session, case: CaseRow | None, message: MessageRow | None, now: datetime, kind: str,
          old_status: str | None = None, new_status: str | None = None, detail: str = "",
          actor: str = ROBOT) -> None:
-    session.add(EventRow(case=case, message=message, at=now, actor=actor, kind=kind, old_status=old_status,
-                         new_status=new_status, detail=detail))
+    values = {"at": now, "actor": actor, "kind": kind, "old_status": old_status, "new_status": new_status,
+              "detail": detail}
+    pending: list[tuple[CaseRow | None, MessageRow | None, dict[str, Any]]] | None = session.info.get(_PENDING)
+    if pending is not None:
+        pending.append((case, message, values))
+        return
+    session.add(EventRow(case=case, message=message, **values))
+
+
+@contextmanager
+def in_bulk(session: Session) -> Iterator[None]:
+    """The events logged inside, written by one INSERT at the end, once a flush has
+    given their cases and messages an id (a message's recording logs four or five:
+    as ORM objects they cost more than the message itself). Nothing reads them back
+    before the end; on an error inside, none is written."""
+    pending: list[tuple[CaseRow | None, MessageRow | None, dict[str, Any]]] = []
+    session.info[_PENDING] = pending
+    try:
+        yield
+        session.flush()
+        if pending:
+            # render_nulls: every row has the same columns, so one executemany takes them all.
+            session.execute(insert(EventRow).execution_options(render_nulls=True), [
+                {"case_id": case.id if case is not None else None,
+                 "message_id": message.id if message is not None else None, **values}
+                for case, message, values in pending])
+    finally:
+        del session.info[_PENDING]

@@ -1,6 +1,7 @@
 """Recording one message: dedupe, thread into a case, hand what the case knows to the
 policy the pipeline gives, persist the decision, queue the reply its lifecycle calls
-for, log every change. One transaction per message; the store never decides.
+for, log every change. One savepoint per message, in a transaction of its own or in
+one a batch shares (store/batches.py); the store never decides.
 """
 
 from __future__ import annotations
@@ -8,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import uuid
 from collections.abc import Callable
-from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -29,10 +29,10 @@ from ..rules import Rules
 from .bounces import bounced_reply, flag_bounce
 from .conversations import Thread, find_case
 from .database import Store, lock_requester
-from .events import log_event
+from .dedupe import already_recorded, duplicate
+from .events import in_bulk, log_event
 from .models import (
     CLOSED,
-    NEEDS_REVIEW,
     NEW,
     REPLY_PENDING,
     REPLY_SUPERSEDED,
@@ -47,7 +47,6 @@ from .models import (
 )
 from .rawcopies import fingerprint, keep_raw_copy
 
-QUARANTINED = "quarantined"
 # What the pipeline hands in: the case's known facts (as stored, or None) → a Decision.
 Policy = Callable[[dict[str, Any] | None], Decision]
 
@@ -55,79 +54,44 @@ Policy = Callable[[dict[str, Any] | None], Decision]
 def record_message(store: Store, raw: RawMail, mail: Mail, findings: tuple[Finding, ...], policy: Policy,
                    rules: Rules, raw_dir: Path, now: datetime, uidvalidity: int | None = None,
                    uid: int | None = None) -> Outcome:
-    """Record one message and its consequences, once, in one transaction.
+    """Record one message and its consequences, once, in a transaction of its own."""
+    with store.transaction() as session:
+        lock_requester(session, requester_key(raw, mail))
+        return record_in(session, store, raw, mail, findings, policy, rules, raw_dir, now, uidvalidity, uid)
 
-    `policy` decides on what the case knew (the pipeline's, pure): the store finds the
-    case, asks, and persists the answer, all inside the transaction that holds the
-    requester's lock, so two pollers never decide on the same case at once.
+
+def requester_key(raw: RawMail, mail: Mail) -> str:
+    """What serialises the work on one requester's mail: the sender, else the message itself."""
+    return mail.sender.address if mail.sender else fingerprint(raw.data, mail)
+
+
+def record_in(session: Session, store: Store, raw: RawMail, mail: Mail, findings: tuple[Finding, ...],
+              policy: Policy, rules: Rules, raw_dir: Path, now: datetime, uidvalidity: int | None = None,
+              uid: int | None = None) -> Outcome:
+    """Record one message in the session's transaction, in a savepoint of its own.
+
+    The caller holds the requester's lock (`requester_key`). `policy` decides on what
+    the case knew (the pipeline's, pure): the store finds the case, asks, and persists
+    the answer under that lock, so two pollers never decide on the same case at once.
+    Whatever fails rolls back this message alone; the transaction goes on.
     """
     key = fingerprint(raw.data, mail)
     try:
-        with store.transaction() as session:
-            lock_requester(session, mail.sender.address if mail.sender else key)
-            seen = _already_recorded(session, key, mail.mailbox, uidvalidity, uid)
+        with session.begin_nested(), in_bulk(session):
+            seen = already_recorded(session, key, mail.mailbox, uidvalidity, uid)
             if seen is not None:
-                return _duplicate(raw.origin, seen)  # and no second raw copy
+                return duplicate(raw.origin, seen)  # and no second raw copy
             raw_path, raw_note = keep_raw_copy(raw, mail, raw_dir, now)
             mailbox_id = _mailbox_id(store, session, mail.mailbox or receiving_mailbox(mail, rules)[0], rules)
             return _record(session, raw, mail, findings, policy, rules, now, key, raw_path, raw_note, uidvalidity,
                            uid, mailbox_id)
     except IntegrityError:
-        # Another process recorded the same message between our check and insert.
-        with store.transaction() as session:
-            seen = _already_recorded(session, key, mail.mailbox, uidvalidity, uid)
+        # Another process recorded the same message between our check and insert
+        # (PostgreSQL raises once that process has committed: it is there to see).
+        seen = already_recorded(session, key, mail.mailbox, uidvalidity, uid)
         if seen is None:
             raise
-        return _duplicate(raw.origin, seen)
-
-
-def _already_recorded(session: Session, key: str, mailbox: str | None, uidvalidity: int | None,
-                      uid: int | None) -> MessageRow | None:
-    found = session.scalars(select(MessageRow).where(MessageRow.fingerprint == key)).first()
-    if found is None and mailbox and uid is not None:
-        found = session.scalars(select(MessageRow).join(MailboxRow).where(
-            MailboxRow.address == mailbox, MessageRow.uidvalidity == uidvalidity, MessageRow.uid == uid)).first()
-    return found
-
-
-def _duplicate(origin: str, seen: MessageRow) -> Outcome:
-    case = seen.case
-    return Outcome(origin, duplicate=True, action=seen.decision.action if seen.decision else None,
-                   case_reference=case.reference if case else None, case_status=case.status if case else None,
-                   quarantined=seen.parse_status == QUARANTINED, unparseable=seen.parse_status != "ok")
-
-
-def record_quarantined(store: Store, raw: RawMail, error: str, department: str, raw_dir: Path, now: datetime,
-                       uidvalidity: int | None = None, uid: int | None = None) -> Outcome:
-    """Keep a message the pipeline failed on, with the error, in a case for an agent.
-
-    Only the bytes are trusted here: whatever failed must not fail again.
-    """
-    key = hashlib.sha256(raw.data).hexdigest()
-    raw_path, raw_note = keep_raw_copy(raw, Mail(origin=raw.origin, sender=None), raw_dir, now)
-    with store.transaction() as session:
-        seen = _already_recorded(session, key, raw.mailbox, uidvalidity, uid)
-        if seen is not None:
-            return _duplicate(raw.origin, seen)
-        mailbox = session.scalars(select(MailboxRow).where(MailboxRow.address == raw.mailbox)).first()
-        message = MessageRow(mailbox_id=mailbox.id if mailbox else None, uidvalidity=uidvalidity, uid=uid,
-                             fingerprint=key, sha256=key, origin=raw.origin, received_at=now,
-                             parse_status=QUARANTINED, parse_error=error[:2000], raw_path=raw_path, raw_note=raw_note,
-                             references=[])
-        session.add(message)
-        session.flush()
-        case = CaseRow(reference=next_reference(session, department, now), department=department, kind="other",
-                       requester_address="", status=NEEDS_REVIEW, opened_at=now, updated_at=now)
-        session.add(case)
-        session.flush()
-        message.case = case
-        session.add(DecisionRow(message_id=message.id, case_id=case.id, action="human_review", kind="other",
-                                department=department, missing=[], warnings=[QUARANTINED],
-                                reason=f"erreur de traitement : {error[:500]}", facts={}, findings=[],
-                                rules_version="", decided_at=now))
-        log_event(session, case, message, now, "quarantined", new_status=NEEDS_REVIEW, detail=error[:500])
-        return Outcome(raw.origin, duplicate=False, action="human_review", case_reference=case.reference,
-                       case_status=NEEDS_REVIEW, quarantined=True)
+        return duplicate(raw.origin, seen)
 
 
 def _record(session: Session, raw: RawMail, mail: Mail, findings: tuple[Finding, ...], policy: Policy, rules: Rules,
@@ -153,8 +117,10 @@ def _record(session: Session, raw: RawMail, mail: Mail, findings: tuple[Finding,
         sha256=hashlib.sha256(raw.data).hexdigest(), message_id=mail.message_id, in_reply_to=mail.in_reply_to,
         references=list(mail.references), origin=raw.origin, received_at=now, sent_at=mail.date,
         sender=mail.sender.address if mail.sender else "", sender_name=mail.sender.name if mail.sender else "",
-        subject=mail.subject, new_text=mail.new_text, quoted=[asdict(part) for part in mail.quoted],
-        attachments=[asdict(attachment) for attachment in mail.attachments], parse_status="unparseable" if mail.unparseable else "ok",
+        subject=mail.subject, new_text=mail.new_text,
+        quoted=[{"kind": part.kind, "author": part.author, "text": part.text} for part in mail.quoted],
+        attachments=[{"filename": attachment.filename, "content_type": attachment.content_type,
+                      "size": attachment.size} for attachment in mail.attachments], parse_status="unparseable" if mail.unparseable else "ok",
         parse_error=mail.unparseable or "", raw_path=raw_path, raw_note=raw_note,
     )
     session.add(message)
@@ -200,10 +166,12 @@ def _mailbox_id(store: Store, session: Session, address: str | None, rules: Rule
 def next_reference(session: Session, department: str, now: datetime) -> str:
     """SPL-PES-07-2026-000123: per department and year (in Paris), never reused."""
     year = paris_year(now)
-    insert_if_absent(session, CounterRow, department=department, year=year, last=0)
-    number = session.execute(
-        update(CounterRow).where(CounterRow.department == department, CounterRow.year == year)
-        .values(last=CounterRow.last + 1).returning(CounterRow.last)).scalar_one()
+    increment = (update(CounterRow).where(CounterRow.department == department, CounterRow.year == year)
+                 .values(last=CounterRow.last + 1).returning(CounterRow.last))
+    number = session.execute(increment).scalar()
+    if number is None:  # the year's first case in the department
+        insert_if_absent(session, CounterRow, department=department, year=year, last=0)
+        number = session.execute(increment).scalar_one()
     return f"SPL-PES-{department}-{year}-{number:06d}"
 
 
@@ -229,12 +197,19 @@ def _link(session: Session, case: CaseRow, cited: CaseRow, now: datetime) -> Non
     log_event(session, cited, None, now, "case_linked", detail=f"cité par le nouveau dossier {case.reference}")
 
 
+def finding_record(finding: Finding) -> dict[str, Any]:
+    """A finding as the decision's JSON keeps it (dataclasses.asdict's keys and order, a
+    tenth of its cost: the values are scalars or tuples of them)."""
+    return {"check": finding.check, "value": finding.value, "evidence": finding.evidence, "hit": finding.hit,
+            "code": finding.code}
+
+
 def _decision_row(message: MessageRow, case: CaseRow, decision: Decision, rules: Rules, now: datetime) -> DecisionRow:
     return DecisionRow(
         message=message, case=case, action=decision.action, kind=decision.case,
         department=decision.department, identifier=decision.identifier, missing=list(decision.missing),
         warnings=list(decision.warnings), reason=decision.reason, facts=decision.facts.as_dict(),
-        findings=[asdict(f) for f in decision.findings], rules_version=rules.version, decided_at=now,
+        findings=[finding_record(f) for f in decision.findings], rules_version=rules.version, decided_at=now,
     )
 
 

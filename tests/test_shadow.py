@@ -1,0 +1,85 @@
+"""Shadow mode's outbox: every due reply written to a file once, a chunk per transaction;
+one that cannot be built fails alone; one another poller holds is left to it."""
+
+import threading
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import select, text
+
+import triage.outbox.compose
+from tests.conftest import build_eml
+from triage.config import Settings
+from triage.models import RawMail
+from triage.outbox import Outbox
+from triage.outbox.shadow import CHUNK
+from triage.pipeline import process_one
+from triage.store.models import EventRow, ReplyRow
+
+NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
+
+
+def queue_replies(store, rules, tmp_path, count: int) -> None:
+    for number in range(count):
+        data = build_eml(f"Mot de passe expiré, identifiant agent{number}-xt",
+                         sender=f"agent{number}.dupont@mairie-lamastre.fr")
+        data = data.replace(b"<test-1@", f"<shadow-{number}@".encode())
+        process_one(store, RawMail(data, f"{number}.eml"), rules, tmp_path / "raw", NOW)
+
+
+def statuses(store):
+    with store.transaction() as session:
+        return [status for status in session.scalars(select(ReplyRow.status).order_by(ReplyRow.id))]
+
+
+def test_shadow_mode_writes_each_due_reply_once_across_chunks(store, rules, tmp_path):
+    queue_replies(store, rules, tmp_path, CHUNK + 3)
+    settings = Settings(data_dir=tmp_path, database_url="unused")
+    report = Outbox(store, settings, rules, dry_run=True).flush(NOW)
+    assert (report.dry_run, report.failed) == (CHUNK + 3, 0)
+    assert statuses(store) == ["dry_run"] * (CHUNK + 3)
+    assert len(list((tmp_path / "dry-run").rglob("*.eml"))) == CHUNK + 3
+    assert Outbox(store, settings, rules, dry_run=True).flush(NOW).dry_run == 0, "written once"
+
+
+def test_a_reply_that_cannot_be_built_fails_alone_in_shadow_mode(store, rules, tmp_path, monkeypatch):
+    queue_replies(store, rules, tmp_path, 3)
+    real = triage.outbox.compose.reply_bytes
+
+    def fragile(content, *args, **kwargs):
+        if content.recipient.startswith("agent1."):
+            raise ValueError("a template bug")
+        return real(content, *args, **kwargs)
+
+    monkeypatch.setattr(triage.outbox.compose, "reply_bytes", fragile)
+    report = Outbox(store, Settings(data_dir=tmp_path, database_url="unused"), rules, dry_run=True).flush(NOW)
+    assert (report.dry_run, report.failed) == (2, 1)
+    assert "a template bug" in report.errors[0]
+    assert statuses(store) == ["dry_run", "failed", "dry_run"]
+    with store.transaction() as session:
+        kinds = session.scalars(select(EventRow.kind).where(EventRow.kind.like("reply_%")).order_by(EventRow.id)).all()
+        assert kinds.count("reply_failed") == 1 and kinds.count("reply_dry_run") == 2
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_a_reply_another_poller_is_writing_is_left_to_it(store, rules, tmp_path):
+    queue_replies(store, rules, tmp_path, 3)
+    held, release = threading.Event(), threading.Event()
+
+    def other_poller():  # holds the second reply's row, as a poller writing it does
+        with store.transaction() as session:
+            session.execute(text("SELECT id FROM replies WHERE id = (SELECT id FROM replies ORDER BY id OFFSET 1 "
+                                 "LIMIT 1) FOR UPDATE"))
+            held.set()
+            release.wait(10)
+
+    thread = threading.Thread(target=other_poller)
+    thread.start()
+    try:
+        assert held.wait(10)
+        report = Outbox(store, Settings(data_dir=tmp_path, database_url="unused"), rules, dry_run=True).flush(NOW)
+    finally:
+        release.set()
+        thread.join()
+    assert report.dry_run == 2
+    assert statuses(store) == ["dry_run", "pending", "dry_run"]

@@ -1,0 +1,94 @@
+"""The pool of analysis workers: the same results as in the poller, in order; a worker
+that dies or hangs costs exactly its message; one that cannot start keeps the mail."""
+
+import logging
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from triage.errors import WorkerError
+from triage.models import RawMail
+from triage.stages import analyse_raw
+from triage.workers import AnalysisPool
+
+ROOT = Path(__file__).resolve().parent.parent
+HOSTILE = (sys.executable, "-m", "tests.hostile_worker")
+
+
+def corpus(count: int) -> list[RawMail]:
+    paths = sorted((ROOT / "tests" / "data").rglob("*.eml"))[:count]
+    return [RawMail(path.read_bytes(), str(path), "ddfip07.pgp.spl-pes@dgfip.finances.gouv.fr") for path in paths]
+
+
+def marked(number: int, marker: str) -> RawMail:
+    return RawMail(f"From: a{number}@x.fr\r\nSubject: {marker}\r\n\r\n{marker}\r\n".encode(), f"marked-{number}")
+
+
+@pytest.fixture
+def pool(rules):
+    opened = AnalysisPool(rules, 2, timeout=5, command=HOSTILE)
+    yield opened
+    opened.close()
+
+
+def test_the_workers_give_what_the_poller_would_in_the_order_given(rules, pool):
+    messages = corpus(40)
+    futures = [pool.submit(raw, uid) for uid, raw in enumerate(messages)]
+    results = [future.result(60) for future in futures]
+    assert [(r.uid, r.raw.origin) for r in results] == [(uid, raw.origin) for uid, raw in enumerate(messages)]
+    assert [(r.mail, r.findings, r.failure) for r in results] == [
+        (here.mail, here.findings, here.failure) for here in (analyse_raw(raw, rules) for raw in messages)]
+
+
+@pytest.mark.parametrize(("marker", "why"), [("KILL-THE-WORKER", "ended (signal 9)"),
+                                             ("EXIT-AT-ONCE", "ended (exit code 3)"),
+                                             ("HANG-THE-WORKER", "stopped after 5 s")])
+def test_a_worker_that_dies_or_hangs_fails_its_message_alone(rules, pool, marker, why, caplog):
+    messages = corpus(6)
+    messages[2:2] = [marked(1, marker)]
+    results = [future.result(60) for future in [pool.submit(raw) for raw in messages]]
+    failed = [(r.raw.origin, r.failure) for r in results if r.failure]
+    assert failed == [("marked-1", f"analysis worker {why} on this message" if "ended" in why
+                       else f"analysis {why} on this message")]
+    assert all(r.mail is not None for r in results if not r.failure)
+    assert any("marked-1" in record.getMessage() for record in caplog.records if record.levelno == logging.ERROR)
+    assert pool.submit(corpus(1)[0]).result(60).mail is not None, "the pool goes on with a new worker"
+
+
+def test_a_stop_signal_to_every_process_leaves_the_workers_to_finish(rules, pool):
+    # systemd stops a service with SIGTERM to each of its processes: the poller finishes
+    # its batch and ends the workers; a worker dying at once would fail its message.
+    future = pool.submit(marked(1, "SLOW-DOWN"))
+    time.sleep(0.5)
+    for worker in pool._workers:
+        os.kill(worker.process.pid, signal.SIGTERM)
+    result = future.result(60)
+    assert result.failure is None and result.mail is not None
+
+
+def test_a_worker_that_cannot_start_leaves_the_mail_for_later(rules):
+    broken = AnalysisPool(rules, 1, timeout=5, command=(sys.executable, "-c", "raise SystemExit(5)"))
+    try:
+        with pytest.raises(WorkerError, match="could not start"):
+            broken.submit(corpus(1)[0]).result(60)
+    finally:
+        broken.close()
+
+
+def test_what_the_stages_log_in_a_worker_is_logged_by_the_poller(rules, pool, caplog):
+    caplog.set_level(logging.WARNING)
+    result = pool.submit(marked(1, "LOG-A-WARNING")).result(60)
+    assert result.mail is not None and not result.failure
+    logged = [(r.name, r.levelname, r.getMessage()) for r in caplog.records if r.name == "triage.parse"]
+    assert logged == [("triage.parse", "WARNING", "odd message marked-1")]
+
+
+def test_a_closed_pool_takes_nothing_more(rules):
+    closed = AnalysisPool(rules, 1)
+    closed.close()
+    with pytest.raises(WorkerError):
+        closed.submit(corpus(1)[0])

@@ -1,0 +1,70 @@
+"""Shadow mode (`--dry-run`): each due reply written to a file instead of sent, a chunk
+of replies per transaction.
+
+Why apart from the sending path: nothing leaves, so there is no final dot to order
+commits around, and a crash only means a file written again under the same name.
+A replay of months of mail queues thousands of replies: one transaction each (and a
+second for the breaker) cost more than building them. The limits still apply, as
+when sending; a reply another poller is writing (PostgreSQL) is skipped, not done twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, selectinload
+
+from ..config import Settings
+from ..replies import write_dry_run
+from ..rules import Rules
+from ..store.database import Store
+from ..store.models import REPLY_DRY_RUN, REPLY_FAILED, REPLY_PENDING, MessageRow, ReplyRow
+from . import compose, state
+
+log = logging.getLogger(__name__)
+CHUNK = 50
+# Applies the safety limits to a reply in the session; whether they stopped it (and counts it).
+HeldByLimits = Callable[[Session, ReplyRow, datetime], bool]
+
+
+def write_due(store: Store, settings: Settings, rules: Rules, reply_ids: list[int], now: datetime, directory: Path,
+              held: HeldByLimits) -> tuple[int, list[str]]:
+    """Write each due reply to `directory`; (replies written, errors of those that could not be built)."""
+    written, errors = 0, []
+    for start in range(0, len(reply_ids), CHUNK):
+        with store.transaction() as session:
+            for reply in _claim_chunk(session, reply_ids[start:start + CHUNK]):
+                try:
+                    with session.begin_nested():
+                        if held(session, reply, now):
+                            continue
+                        reply.subject, data = compose.reply_data(session, reply, settings, rules, now)
+                        path = write_dry_run(data, directory, f"{reply.case.reference}-{reply.id}-{reply.template}")
+                        reply.status = REPLY_DRY_RUN
+                        state.add_event(session, reply.case_id, now, "reply_dry_run",
+                                        f"{reply.template} écrite dans {path}")
+                        written += 1
+                except SQLAlchemyError:
+                    raise  # the store is down: every reply of the chunk waits
+                except Exception as error:  # noqa: BLE001 - one unbuildable reply must not block the others
+                    log.exception("reply %s could not be built", reply.id)
+                    reason = f"réponse impossible à construire : {type(error).__name__}: {error}"
+                    reply.status, reply.last_error = REPLY_FAILED, reason[:1000]
+                    state.add_event(session, reply.case_id, now, "reply_failed",
+                                    f"{reply.template} à {reply.recipient} : {reason}")
+                    errors.append(reason)
+    return written, errors
+
+
+def _claim_chunk(session: Session, reply_ids: list[int]) -> list[ReplyRow]:
+    """The chunk's replies still pending, with what composing them reads, locked for this
+    transaction; those another poller holds are left to it (SKIP LOCKED, PostgreSQL)."""
+    return list(session.scalars(
+        select(ReplyRow).where(ReplyRow.id.in_(reply_ids), ReplyRow.status == REPLY_PENDING).order_by(ReplyRow.id)
+        .with_for_update(skip_locked=True, of=ReplyRow)
+        .options(selectinload(ReplyRow.case), selectinload(ReplyRow.answers).selectinload(MessageRow.decision))))
