@@ -8,13 +8,11 @@ its lines without depending on the web package.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from . import wording
 from .agent_view import case_summary, local
-from .models import Action
 from .store.models import OPEN_STATUSES, CaseRow, DecisionRow
 
 
@@ -34,8 +32,3 @@ def queue_row(case: CaseRow, decision: DecisionRow | None, now: datetime) -> dic
     )
     return row
 
-
-def judged_among(decisions: Sequence[DecisionRow]) -> DecisionRow | None:
-    """The decision an agent judges among a case's decisions (oldest first): the last one
-    not about automatic mail, else the last one (as `store.queue.judged_decisions`)."""
-    return next((d for d in reversed(decisions) if d.action != Action.IGNORE), decisions[-1] if decisions else None)

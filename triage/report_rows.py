@@ -10,8 +10,9 @@ from typing import Any
 
 from . import wording
 from .agent_view import local
-from .case_rows import judged_among, queue_row
+from .case_rows import queue_row
 from .models import Action, CheckName
+from .store.judgements import judged_among
 from .store.models import REPLY_BOUNCED, REPLY_FAILED, CaseRow, DecisionRow
 
 EXCERPT = 300  # characters of a message's (redacted) new text shown to agents

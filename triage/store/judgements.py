@@ -3,6 +3,7 @@ can correct, and the agreement recorded when a case is resolved as it was decide
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -33,10 +34,26 @@ class Verdict:
                 "department": self.department}
 
 
+def judged_among(decisions: Sequence[DecisionRow]) -> DecisionRow | None:
+    """The decision an agent judges among a case's decisions (oldest first): the last one
+    not about automatic mail, else the last one. The one rule of the console, the report
+    and the corrections."""
+    return next((d for d in reversed(decisions) if d.action != Action.IGNORE), decisions[-1] if decisions else None)
+
+
 def judged_decision(session: Session, case: CaseRow) -> DecisionRow | None:
-    """The decision an agent judges: the case's last one that was not about automatic mail."""
-    return session.scalars(select(DecisionRow).where(DecisionRow.case_id == case.id)
-                           .order_by((DecisionRow.action == Action.IGNORE).asc(), DecisionRow.id.desc())).first()
+    """The decision an agent judges for one case."""
+    return judged_decisions(session, [case.id]).get(case.id)
+
+
+def judged_decisions(session: Session, case_ids: list[int]) -> dict[int, DecisionRow]:
+    """Per case, the decision an agent judges; one query for a whole page of cases."""
+    by_case: dict[int, list[DecisionRow]] = {}
+    if case_ids:
+        for decision in session.scalars(select(DecisionRow).where(DecisionRow.case_id.in_(case_ids))
+                                        .order_by(DecisionRow.id)):
+            by_case.setdefault(decision.case_id or 0, []).append(decision)
+    return {case_id: judged for case_id, decisions in by_case.items() if (judged := judged_among(decisions))}
 
 
 def engine_verdict(case: CaseRow, decision: DecisionRow | None) -> Verdict:

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import Select, func, or_, select, tuple_
 from sqlalchemy.orm import Session
 
-from ..models import Action
+from .judgements import judged_decisions
 from .models import CaseRow, DecisionRow
 
 
@@ -68,17 +68,3 @@ def queue_page(session: Session, wanted: QueueFilter, after: str | None, limit: 
     return QueuePage(cases, judged_decisions(session, [c.id for c in cases]), total,
                      cases[-1].reference if more else None)
 
-
-def judged_decisions(session: Session, case_ids: list[int]) -> dict[int, DecisionRow]:
-    """Per case, the decision an agent judges: the last one not about automatic mail
-    (else the last one); one query for a whole page."""
-    judged: dict[int, DecisionRow] = {}
-    if not case_ids:
-        return judged
-    rows = session.scalars(select(DecisionRow).where(DecisionRow.case_id.in_(case_ids)).order_by(DecisionRow.id))
-    for decision in rows:
-        assert decision.case_id is not None
-        current = judged.get(decision.case_id)
-        if current is None or decision.action != Action.IGNORE or current.action == Action.IGNORE:
-            judged[decision.case_id] = decision
-    return judged
