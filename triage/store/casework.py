@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, selectinload
 from ..errors import TriageError
 from ..lifecycle import may_answer
 from ..rules import Rules
+from .events import log_event
 from .judgements import confirm_on_resolve
 from .models import (
     CLOSED,
@@ -26,7 +27,6 @@ from .models import (
     RESOLVED,
     CaseRow,
     DecisionRow,
-    EventRow,
     MessageRow,
     ReplyRow,
 )
@@ -62,12 +62,6 @@ def list_cases(session: Session, department: str | None = None, statuses: list[s
     return list(session.scalars(query))
 
 
-def _event(session: Session, case: CaseRow, now: datetime, actor: str, kind: str, detail: str = "",
-           old_status: str | None = None, new_status: str | None = None) -> None:
-    session.add(EventRow(case_id=case.id, at=now, actor=actor, kind=kind, detail=detail,
-                         old_status=old_status, new_status=new_status))
-
-
 def resolve(session: Session, reference: str, agent: str, note: str, rules: Rules, now: datetime,
             agent_text: str = "") -> CaseRow:
     """The agent has done what was asked: queue the closing reply (with the agent's
@@ -76,16 +70,18 @@ def resolve(session: Session, reference: str, agent: str, note: str, rules: Rule
     if case.status not in OPEN_STATUSES:
         raise CaseStateError(f"le dossier {case.reference} est {case.status} : rien à résoudre")
     if note:
-        _event(session, case, now, agent, "note", note)
+        log_event(session, case, None, now, "note", detail=note, actor=agent)
     confirm_on_resolve(session, case, agent, now)
     previous = case.status
     if may_answer(case.requester_address, rules):
         queue_agent_reply(session, case, "resolved", agent, rules, now, agent_text=agent_text)
         case.status = RESOLVED
-        _event(session, case, now, agent, "resolved", "réponse de clôture préparée", previous, RESOLVED)
+        log_event(session, case, None, now, "resolved", previous, RESOLVED,
+                  detail="réponse de clôture préparée", actor=agent)
     else:
         case.status, case.closed_at = CLOSED, now
-        _event(session, case, now, agent, "closed", "aucune réponse possible à cette adresse", previous, CLOSED)
+        log_event(session, case, None, now, "closed", previous, CLOSED,
+                  detail="aucune réponse possible à cette adresse", actor=agent)
     case.taken_by = case.taken_by or agent
     case.updated_at = now
     return case
@@ -98,12 +94,13 @@ def queue_agent_reply(session: Session, case: CaseRow, template: str, agent: str
     for pending in session.scalars(select(ReplyRow).where(ReplyRow.case_id == case.id,
                                                           ReplyRow.status == REPLY_PENDING)):
         pending.status = REPLY_SUPERSEDED
-        _event(session, case, now, agent, "reply_superseded", f"{pending.template} {pending.outgoing_message_id}")
+        log_event(session, case, None, now, "reply_superseded",
+                  detail=f"{pending.template} {pending.outgoing_message_id}", actor=agent)
     reply = ReplyRow(case_id=case.id, template=template, recipient=case.requester_address, status=REPLY_PENDING,
                      attempts=0, created_at=now, outgoing_message_id=f"<spl-pes.{uuid.uuid4().hex}@{rules.domain}>",
                      agent_text=agent_text.strip()[:2000], account_department=account_department, missing=missing)
     session.add(reply)
-    _event(session, case, now, agent, "reply_queued", f"{template} à {case.requester_address}")
+    log_event(session, case, None, now, "reply_queued", detail=f"{template} à {case.requester_address}", actor=agent)
     return reply
 
 
@@ -120,7 +117,8 @@ def take_over(session: Session, reference: str, agent: str, now: datetime) -> Ca
     """The agent handles the case, whoever held it (the history says from whom)."""
     case = get_case(session, reference)
     if case.taken_by != agent:
-        _event(session, case, now, agent, "taken", f"repris de {case.taken_by}" if case.taken_by else "")
+        log_event(session, case, None, now, "taken",
+                  detail=f"repris de {case.taken_by}" if case.taken_by else "", actor=agent)
         case.taken_by, case.taken_at, case.updated_at = agent, now, now
     return case
 
@@ -129,7 +127,7 @@ def release(session: Session, reference: str, agent: str, now: datetime) -> Case
     """The case goes back to the queue, for anyone."""
     case = get_case(session, reference)
     if case.taken_by is not None:
-        _event(session, case, now, agent, "released", f"pris par {case.taken_by}")
+        log_event(session, case, None, now, "released", detail=f"pris par {case.taken_by}", actor=agent)
         case.taken_by, case.taken_at, case.updated_at = None, None, now
     return case
 
@@ -144,8 +142,8 @@ def settle_unconfirmed(session: Session, reference: str, reply_id: int, received
         raise CaseStateError(f"aucune réponse non confirmée n°{reply_id} dans le dossier {case.reference}")
     reply.status = REPLY_SENT if received else REPLY_FAILED
     reply.sent_at = reply.sent_at or (now if received else None)
-    _event(session, case, now, agent, "reply_settled",
-           f"{reply.template} {'reçue' if received else 'non reçue'} (vérifié par un agent)")
+    log_event(session, case, None, now, "reply_settled", actor=agent,
+              detail=f"{reply.template} {'reçue' if received else 'non reçue'} (vérifié par un agent)")
     case.updated_at = now
     return reply
 
@@ -155,7 +153,8 @@ def reopen(session: Session, reference: str, agent: str, now: datetime) -> CaseR
     case = get_case(session, reference)
     if case.status in OPEN_STATUSES:
         raise CaseStateError(f"le dossier {case.reference} est déjà ouvert ({case.status})")
-    _event(session, case, now, agent, "reopened", "rouvert par un agent", case.status, NEEDS_REVIEW)
+    log_event(session, case, None, now, "reopened", case.status, NEEDS_REVIEW,
+              detail="rouvert par un agent", actor=agent)
     case.status, case.closed_at, case.updated_at = NEEDS_REVIEW, None, now
     return case
 
@@ -165,7 +164,7 @@ def add_note(session: Session, reference: str, agent: str, text: str, now: datet
     if not text.strip():
         raise TriageError("une note ne peut pas être vide")
     case = get_case(session, reference)
-    _event(session, case, now, agent, "note", text.strip())
+    log_event(session, case, None, now, "note", detail=text.strip(), actor=agent)
     case.updated_at = now
     return case
 
@@ -205,8 +204,8 @@ def purge(session: Session, older_than: timedelta, now: datetime) -> PurgeReport
         if message.decision is not None:
             _strip_evidence(message.decision)
         if message.case is not None:
-            _event(session, message.case, now, "triage", "purged",
-                   f"texte du message {message.id} effacé (reçu le {message.received_at:%d/%m/%Y})")
+            log_event(session, message.case, None, now, "purged",
+                      detail=f"texte du message {message.id} effacé (reçu le {message.received_at:%d/%m/%Y})")
         messages += 1
     return PurgeReport(messages, raw_copies, kept_open)
 
