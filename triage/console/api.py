@@ -5,14 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, abort, current_app, g, jsonify, request, url_for
+from flask import Blueprint, Response, abort, g, jsonify, request, url_for
 
 from ..case_rows import queue_row
 from ..errors import TriageError
-from ..store.database import rehearsal
 from ..store.judgements import judged_decision
 from ..store.queue import QueueFilter, queue_page
-from .actions import VERBS, Context, perform, preview
+from .acting import acted_on, do_action, rehearse
 from .scope import visible_case, visible_departments
 from .views import case_page
 
@@ -54,24 +53,16 @@ def case(reference: str) -> Response:
 def act(reference: str, verb: str) -> tuple[Response, int] | Response:
     """An action (take, release, note, resolve, reopen, correct, settle); `?preview=1`
     answers the reply it would queue and changes nothing."""
-    if verb not in VERBS:
-        abort(404)
-    found = visible_case(reference)
-    triage = current_app.config["TRIAGE"]
+    found = acted_on(reference, verb)
     form: dict[str, Any] = dict(request.form.items())
     if request.is_json:
         form = {key: "" if value is None else str(value) for key, value in (request.get_json() or {}).items()}
     try:
         if request.args.get("preview") == "1":
-            with rehearsal(g.db):
-                shown = preview(Context(g.db, triage.settings, triage.rules, g.agent.login, g.now), verb,
-                                found.reference, form)
+            shown = rehearse(found, verb, form)
             return jsonify({"preview": None if shown is None else {
                 "recipient": shown.recipient, "subject": shown.subject, "text": shown.text}})
-        changed = perform(Context(g.db, triage.settings, triage.rules, g.agent.login, g.now), verb, found.reference,
-                          form)
-        g.db.commit()
-        g.db.expire_all()  # the answer shows the case as stored, with every event the action wrote
+        changed = do_action(found, verb, form)
     except TriageError as error:
         g.db.rollback()
         return jsonify({"error": str(error)}), 409

@@ -7,21 +7,21 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from flask import Blueprint, Response, abort, current_app, g, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, Response, current_app, g, jsonify, redirect, render_template, request, url_for
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.wrappers import Response as BaseResponse
 
-from .. import clock
 from ..agreement import agreement_by_department
 from ..case_rows import queue_row
 from ..clock import PARIS
 from ..errors import TriageError
 from ..health import health_snapshot
 from ..store.corrections import corrections_since
-from ..store.database import rehearsal
 from ..store.judgements import engine_verdict, judged_decision
+from ..store.models import OPEN_STATUSES
 from ..store.queue import QueueFilter, queue_page
-from .actions import DONE, VERBS, Context, perform, preview
+from .acting import acted_on, do_action, rehearse
+from .actions import DONE
 from .scope import guard, visible_case, visible_departments
 from .sessions import check_csrf, log_in, log_out
 from .views import FILTER_KINDS, FILTER_STATUSES, case_page
@@ -72,7 +72,7 @@ def queue() -> str:
     departments = visible_departments(g.agent)
     statuses = tuple(s for s in request.args.getlist("statut") if s in FILTER_STATUSES)
     if not request.args.get("tous") and not statuses:
-        statuses = FILTER_STATUSES[:6]
+        statuses = tuple(OPEN_STATUSES)
     department = request.args.get("departement") or None
     if department is not None and departments is not None and department not in departments:
         department = None
@@ -112,20 +112,14 @@ def case(reference: str) -> str:
 @blueprint.route("/cases/<reference>/<verb>", methods=["POST"])
 def act(reference: str, verb: str) -> BaseResponse | tuple[str, int] | str:
     """An action from a form. `apercu` shows the reply it would queue, changing nothing."""
-    if verb not in VERBS:
-        abort(404)
-    case = visible_case(reference)
-    triage = current_app.config["TRIAGE"]
-    form = {key: value for key, value in request.form.items()}
+    case = acted_on(reference, verb)
+    form = dict(request.form.items())
     try:
         if "apercu" in request.form:
-            with rehearsal(g.db):
-                shown = preview(Context(g.db, triage.settings, triage.rules, g.agent.login, g.now), verb,
-                                case.reference, form)
+            shown = rehearse(case, verb, form)
             return render_template("console/case.html.j2", **_case_context(
                 reference, preview=shown or "none", form=form, verb=verb))
-        perform(Context(g.db, triage.settings, triage.rules, g.agent.login, g.now), verb, case.reference, form)
-        g.db.commit()
+        do_action(case, verb, form)
     except TriageError as error:
         g.db.rollback()
         return render_template("console/case.html.j2", **_case_context(reference, error=str(error), form=form,
@@ -148,7 +142,7 @@ def healthz() -> tuple[Response, int]:
     when the store cannot be read."""
     triage = current_app.config["TRIAGE"]
     try:
-        snapshot = health_snapshot(triage.store, triage.settings, clock.now())
+        snapshot = health_snapshot(triage.store, triage.settings, g.now)
     except SQLAlchemyError as error:
         log.error("healthz: the store cannot be read: %s", type(error).__name__)
         return jsonify({"status": "down", "store": "unreachable"}), 503
