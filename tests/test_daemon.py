@@ -91,12 +91,9 @@ def test_the_daemon_processes_mail_as_it_arrives_survives_a_restart_and_stops_cl
     assert "secret-" not in err
 
 
-def test_an_unexpected_error_in_a_round_is_logged_with_its_mailbox_and_the_thread_carries_on(
-        dovecot, imap_config, monkeypatch, caplog):
-    # A bug nobody foresaw (here a RuntimeError, once, from the search of one round)
-    # used to end the mailbox's thread silently while the process lived on.
-    settings = load_settings(str(imap_config))
-    store = open_store(settings.database_url)
+def fail_once_in_74(monkeypatch) -> list:
+    """A bug nobody foresaw: a RuntimeError, once, from the search of one round of 74.
+    The list returned holds the round's last UID once it has failed."""
     search = ImapMailbox.new_uids
     failures = []
 
@@ -107,6 +104,16 @@ def test_an_unexpected_error_in_a_round_is_logged_with_its_mailbox_and_the_threa
         return search(box, last_uid)
 
     monkeypatch.setattr(ImapMailbox, "new_uids", fails_once_in_74)
+    return failures
+
+
+def test_an_unexpected_error_in_a_round_is_logged_with_its_mailbox_and_the_thread_carries_on(
+        dovecot, imap_config, monkeypatch, caplog):
+    # A bug nobody foresaw (here a RuntimeError, once, from the search of one round)
+    # used to end the mailbox's thread silently while the process lived on.
+    settings = load_settings(str(imap_config))
+    store = open_store(settings.database_url)
+    failures = fail_once_in_74(monkeypatch)
     dovecot.append("74", mail(0))
     stop = threading.Event()
     daemon = threading.Thread(target=run_daemon, args=(settings, store, load_rules(), stop), kwargs={"idle_seconds": 5})
@@ -137,14 +144,7 @@ def test_a_daemon_round_that_raises_is_recorded_for_the_health_page_and_the_next
     # error with its time, then the retried round's pass, newer; the error stays on record.
     settings = load_settings(str(imap_config))
     store = open_store(settings.database_url)
-    search = ImapMailbox.new_uids
-    failures = []
-
-    def fails_once_in_74(box, last_uid):
-        if box.config.address == MAILBOX_74 and not failures:
-            failures.append(last_uid)
-            raise RuntimeError("an unforeseen bug")
-        return search(box, last_uid)
+    failures = fail_once_in_74(monkeypatch)
 
     def row_74() -> MailboxRow | None:
         with store.transaction() as session:
@@ -158,7 +158,6 @@ def test_a_daemon_round_that_raises_is_recorded_for_the_health_page_and_the_next
         row = row_74()
         return row is not None and row.last_poll_at is not None and row.last_poll_at > row.last_error_at
 
-    monkeypatch.setattr(ImapMailbox, "new_uids", fails_once_in_74)
     dovecot.append("74", mail(0))
     stop = threading.Event()
     daemon = threading.Thread(target=run_daemon, args=(settings, store, load_rules(), stop), kwargs={"idle_seconds": 5})

@@ -3,17 +3,15 @@ Selenium): loads from a file URL, filters, sorts, never runs a mail's script, ne
 a word inside a cell of a case's line, even in a narrow window; screenshot saved under
 artifacts/."""
 
-import tempfile
 import unicodedata
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from selenium import webdriver
 from selenium.common.exceptions import NoAlertPresentException
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 
+from tests.console.harness import chromium
 from tests.test_report import fill_store
 from triage.report import write_report
 from triage.rules import load_rules
@@ -34,15 +32,7 @@ def report_page(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def browser():
-    options = webdriver.ChromeOptions()
-    options.binary_location = "/usr/bin/chromium"
-    profile = tempfile.mkdtemp(prefix="chromium-")
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run", f"--window-size={WIDE},1000",
-                 f"--user-data-dir={profile}"):
-        options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+    driver = chromium(WIDE, 1000)
     yield driver
     driver.quit()
 
