@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from .. import clock
-from ..store.agents import check_password
+from ..store.agents import check_password, find_agent
 from ..store.console_models import AgentRow
 from ..store.events import log_event
 from ..store.models import EventRow
@@ -55,16 +55,16 @@ def current_agent(db: Session, now: datetime) -> AgentRow | None:
     password or a disable)."""
     settings = console_settings()
     if settings.trusted_user_header:
-        named = request.headers.get(settings.trusted_user_header, "").strip().lower()
-        if named:
-            agent = db.scalars(select(AgentRow).where(AgentRow.login == named)).first()
+        named = request.headers.get(settings.trusted_user_header, "")
+        if named.strip():
+            agent = find_agent(db, named)
             return agent if agent is not None and not agent.disabled else None
     login: str | None = session.get("login")
     since: float = session.get("since", 0)
     seen: float = session.get("seen", 0)
     if not login:
         return None
-    agent = db.scalars(select(AgentRow).where(AgentRow.login == login)).first()
+    agent = find_agent(db, login)
     stale = now.timestamp() - seen > settings.idle_timeout.total_seconds()
     if agent is None or agent.disabled or stale or since < agent.sessions_valid_after.timestamp():
         session.clear()

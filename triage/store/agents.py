@@ -39,7 +39,7 @@ def add_agent(session: Session, login: str, name: str, departments: list[str], a
     login = login.strip().lower()
     if not LOGIN.fullmatch(login):
         raise AgentError(f"identifiant invalide : {login!r} (lettres minuscules, chiffres, . _ -)")
-    if session.scalars(select(AgentRow).where(AgentRow.login == login)).first() is not None:
+    if find_agent(session, login) is not None:
         raise AgentError(f"l'agent {login} existe déjà")
     if not name.strip():
         raise AgentError("le nom de l'agent est obligatoire (--name)")
@@ -53,9 +53,14 @@ def add_agent(session: Session, login: str, name: str, departments: list[str], a
     return agent
 
 
+def find_agent(session: Session, login: str) -> AgentRow | None:
+    """The agent of a login as typed (case and spaces around it do not matter), or None."""
+    return session.scalars(select(AgentRow).where(AgentRow.login == login.strip().lower())).first()
+
+
 def get_agent(session: Session, login: str) -> AgentRow:
     """The agent of a login."""
-    agent = session.scalars(select(AgentRow).where(AgentRow.login == login.strip().lower())).first()
+    agent = find_agent(session, login)
     if agent is None:
         raise AgentError(f"aucun agent {login.strip().lower()}")
     return agent
@@ -82,7 +87,7 @@ def set_password(session: Session, login: str, password: str, now: datetime) -> 
 
 def check_password(session: Session, login: str, password: str) -> AgentRow | None:
     """The enabled agent whose password this is, else None (same work either way)."""
-    agent = session.scalars(select(AgentRow).where(AgentRow.login == login.strip().lower())).first()
+    agent = find_agent(session, login)
     try:
         _HASHER.verify(agent.password_hash if agent is not None else _dummy_hash(), password)
     except (VerificationError, InvalidHashError):
@@ -92,11 +97,6 @@ def check_password(session: Session, login: str, password: str) -> AgentRow | No
     if _HASHER.check_needs_rehash(agent.password_hash):
         agent.password_hash = _hash(password)
     return agent
-
-
-def sees(agent: AgentRow, department: str) -> bool:
-    """Whether the agent may see and act on a department's cases."""
-    return agent.admin or department in agent.departments
 
 
 def _hash(password: str) -> str:
