@@ -11,6 +11,12 @@ real = triage.stages.analyse_raw
 
 
 def hostile(raw, rules, uid=None):
+    if b"CLOSE-THEN-KILL " in raw.data:  # stops reading, says so in a file, then dies
+        os.close(0)
+        with open(raw.data.split(b"CLOSE-THEN-KILL ")[1].split()[0].decode(), "a") as taken:
+            taken.write("taken\n")
+        time.sleep(1)
+        os.kill(os.getpid(), 9)
     if b"KILL-THE-WORKER" in raw.data:
         os.kill(os.getpid(), 9)  # as the OOM killer does
     if b"HANG-THE-WORKER" in raw.data:

@@ -59,6 +59,26 @@ def test_a_worker_that_dies_or_hangs_fails_its_message_alone(rules, pool, marker
     assert pool.submit(corpus(1)[0]).result(60).mail is not None, "the pool goes on with a new worker"
 
 
+def test_a_message_that_kills_its_worker_is_never_given_to_another(rules, tmp_path):
+    # The worker stops reading its input, then dies on the message: the next message
+    # written to it meets a closed pipe. That is the death of the message at hand, not
+    # of an idle worker: the message fails alone and no other worker is given it.
+    taken = tmp_path / "taken"
+    pool = AnalysisPool(rules, 1, timeout=5, command=HOSTILE)
+    try:
+        doomed = pool.submit(RawMail(f"From: a@x.fr\r\nSubject: x\r\n\r\nCLOSE-THEN-KILL {taken}\r\n".encode(),
+                                     "doomed"))
+        deadline = time.monotonic() + 30
+        while not taken.exists() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        after = pool.submit(corpus(1)[0])
+        assert doomed.result(60).failure == "analysis worker ended (signal 9) on this message"
+        assert after.result(60).mail is not None
+    finally:
+        pool.close()
+    assert taken.read_text() == "taken\n", "one worker only was given the message"
+
+
 def test_a_stop_signal_to_every_process_leaves_the_workers_to_finish(rules, pool):
     # systemd stops a service with SIGTERM to each of its processes: the poller finishes
     # its batch and ends the workers; a worker dying at once would fail its message.

@@ -147,11 +147,14 @@ class AnalysisPool:
                 worker.tasks.append(task)
                 try:
                     _write_all(worker.stdin, frame(task.raw))
-                except OSError:  # it died while idle: not this message's doing
-                    self._queue.extendleft(reversed(worker.tasks))
-                    worker.tasks.clear()
-                    _stop(worker)
-                    self._workers.remove(worker)
+                except OSError:
+                    # It died: what was just written goes back to the queue. Busy, it died
+                    # on the message at hand, which the end of its output fails (_answer):
+                    # a message that kills workers is never given to another one.
+                    self._queue.appendleft(worker.tasks.pop())
+                    if not worker.tasks:  # idle: not a message's doing
+                        _stop(worker)
+                        self._workers.remove(worker)
                     break
 
     def _answer(self, worker: _Worker) -> None:
