@@ -168,7 +168,10 @@ def test_kill_9_at_random_moments_loses_nothing_and_doubles_nothing(dovecot, smt
     assert sent_ids <= set(received), "every reply the store calls sent reached the server"
     assert set(received) <= {outgoing for _, _, outgoing in replies}, "nothing we did not queue was sent"
     assert max(sent_copies.values(), default=1) == 1, "never two copies in Sent"
-    assert figures["sent_without_copy"] <= killed_while_sending
+    # Replies go out one at a time, so a kill leaves at most one between its mark and its
+    # copy. Any kill counts: the store commits a batch at a time and sends its replies
+    # straight away, so a kill in the first seconds can land among replies too.
+    assert figures["sent_without_copy"] <= figures["kills"], figures
     assert folders["INBOX"] == 0 and figures["lost"] == 0, folders
     assert by_status.get("pending", 0) == 0 and by_status.get("sending", 0) == 0 and by_status.get(
         "delivering", 0) == 0, by_status
