@@ -55,7 +55,7 @@ test-future:
 	TRIAGE_CLOCK=2027-01-02T10:00:00+00:00 $(MAKE) test
 
 # The reliability suite at length: 30 kill -9 per store, 10,000+ hostile inputs.
-soak: $(BIN)/.installed
+soak: tools $(BIN)/.installed
 	TRIAGE_SOAK=1 $(BIN)/pytest -q tests/reliability
 
 eval: $(BIN)/.installed
@@ -65,11 +65,11 @@ eval: $(BIN)/.installed
 	$(BIN)/triage eval tests/heldout3
 
 # Against a real Dovecot (as root, like the tests) and the local PostgreSQL; half an hour to an hour.
-bench: $(BIN)/.installed
+bench: tools $(BIN)/.installed
 	$(BIN)/python bench/run.py
 
 # The same steps and the same key=value line on smaller backlogs, in a few minutes: to measure a change.
-bench-quick: $(BIN)/.installed
+bench-quick: tools $(BIN)/.installed
 	$(BIN)/python bench/run.py --quick
 
 # The console's queue at 50,000 cases, SQLite and PostgreSQL (about 15 s).
