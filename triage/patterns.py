@@ -106,6 +106,17 @@ class ScannedPattern(WordStartPattern):
         self._exact = re.compile(pattern)
         self._rest = re.compile(f"[{re.escape(first_characters(pattern) or '')}](?<=(?={pattern})[\\s\\S])")
 
+    def finditer(self, text: str, pos: int = 0, endpos: int | None = None) -> Iterator[re.Match[str]]:
+        """Like re.Pattern.finditer (the scan finds every start: one candidate per character)."""
+        end = len(text) if endpos is None else endpos
+        after = pos
+        for candidate in self._rest.finditer(text, pos, end):
+            if candidate.start() >= after:  # not inside the match before (a match is never empty)
+                found = self._exact.match(text, candidate.start(), end)
+                if found is not None:
+                    yield found
+                    after = found.end()
+
 
 def first_characters(pattern: str) -> str | None:
     """Every character a match of the pattern can start with, when they are few; else None."""
