@@ -130,7 +130,9 @@ def fold_with_corrections(text: str, vocabulary: frozenset[str], protected: froz
     abbreviations = abbreviations or {}
     fixes = {}
     for word in set(WORD.findall(folded)):
-        replacement = abbreviations.get(word) or correct_word(word, vocabulary, protected)
+        # (correct_word's own first test, here: most words are short, no need to ask its cache)
+        fixable = len(word) >= 5 and word not in vocabulary
+        replacement = abbreviations.get(word) or (correct_word(word, vocabulary, protected) if fixable else None)
         if replacement is not None:
             fixes[word] = replacement
     if not fixes:
