@@ -45,6 +45,9 @@ _ATTRIBUTION = re.compile(
 )
 _FORWARD_SUBJECT = re.compile(r"^\**\s*(objet|sujet|subject)\s*+\**+\s*+:\s*+(tr|fw|fwd|trans)\s*:")
 _TRAILING_RULE = re.compile(r"^[\s_\-=*]*$")
+# The first characters of the markers' patterns: rules and stars; de, from, expediteur,
+# debut, begin; le, on, el, am. (Lines are stripped: no leading blank.)
+_MARKER_STARTS = frozenset("-_=*dfebloa")
 
 
 def split_history(body: str) -> tuple[str, tuple[QuotedPart, ...]]:
@@ -83,8 +86,8 @@ def _marker_at(plain: list[str], index: int) -> tuple[str, int] | None:
     `plain`: the lines folded, without quote marks.
     """
     line = plain[index]
-    if not line:
-        return None
+    if not line or (line[0] not in _MARKER_STARTS and "@" not in line and "<" not in line):
+        return None  # most lines: no pattern below can match (a cheap test, for long threads)
     if _FORWARD_SEPARATOR.match(line):
         return ("forward", 1)
     if _HEADER_INLINE.match(line):

@@ -31,6 +31,7 @@ logging.getLogger("mailparser").setLevel(logging.ERROR)
 MAX_TEXT = 200_000
 _MESSAGE_ID = re.compile(r"<[^<>\s]+>")
 _RECEIVED_FOR = re.compile(r"\bfor\s+<?([^\s<>;]+@[^\s<>;]+)>?", re.IGNORECASE)
+_ESCAPED_BYTES = re.compile("[\udc80-\udcff]")  # how the email package keeps an 8-bit byte of a header
 _SINGLE_BYTE = ("iso-8859-1", "iso-8859-15", "latin-1", "latin1", "windows-1252", "cp1252", "us-ascii", "ascii")
 
 
@@ -99,7 +100,7 @@ def _build_mail(raw: RawMail, parsed: mailparser.MailParser, rules: Rules) -> Ma
 def _header_text(value: object) -> str:
     """A header value as text, whatever the email package made of it."""
     text = str(value) if value is not None else ""
-    if any("\udc80" <= c <= "\udcff" for c in text):
+    if not text.isascii() and _ESCAPED_BYTES.search(text):
         # 8-bit bytes in a header (no RFC 2047): read them as UTF-8, else Windows-1252.
         text = _decode_bytes(text.encode("utf-8", "surrogateescape"), "utf-8")
     return text.replace("\0", "")  # NUL is no text (and PostgreSQL refuses it)

@@ -39,6 +39,25 @@ def _build_fold_table() -> dict[int, str]:
 
 
 _FOLD_TABLE = _build_fold_table()
+# str.translate looks each character up in a dict (0.3 ms for 3 KB of French); bytes.translate
+# reads a table. Latin-1 text goes through bytes; in other text, only the runs of other
+# characters (apostrophes, emoji) go through the dict. The micro sign folds to a Greek
+# letter: it is one of those.
+_NARROW = bytes(code if ord(_FOLD_TABLE.get(code, chr(code))) > 255 else ord(_FOLD_TABLE.get(code, chr(code)))
+                for code in range(256))
+_WIDE = re.compile("([\u0100-\U0010ffff\u00b5]+)")
+
+
+def _translate(text: str) -> str:
+    try:
+        data = text.encode("latin-1")
+    except UnicodeEncodeError:
+        parts = _WIDE.split(text)  # narrow, wide, narrow, ..., narrow
+        parts[::2] = [part.encode("latin-1").translate(_NARROW).decode("latin-1") for part in parts[::2]]
+        parts[1::2] = [part.translate(_FOLD_TABLE) for part in parts[1::2]]
+        return "".join(parts)
+    folded = data.translate(_NARROW).decode("latin-1")
+    return folded.replace("\u00b5", _FOLD_TABLE[0xB5]) if "\u00b5" in folded else folded
 
 
 _LAST_FOLDED: tuple[str, str] = ("", "")  # (text, its fold): parsing folds the same body twice
@@ -50,7 +69,7 @@ def fold(text: str) -> str:
     last, folded = _LAST_FOLDED
     if text is last:  # the very same string object (redaction found nothing, then history)
         return folded
-    folded = text.translate(_FOLD_TABLE)
+    folded = _translate(text)
     _LAST_FOLDED = (text, folded)  # one tuple, replaced whole: safe for the daemon's threads
     return folded
 
@@ -92,7 +111,8 @@ class Folded:
         return " ".join(self.original[begin:finish].split())
 
 
-_LINE_BREAK = re.compile(r"(?<!\n)\n(?!\n)")
+# A lone line break; written to start with "\n", which the engine skips ahead to (4 times faster).
+_LINE_BREAK = re.compile(r"\n(?<!\n\n)(?!\n)")
 
 
 def fold_with_corrections(text: str, vocabulary: frozenset[str], protected: frozenset[str],
@@ -110,7 +130,9 @@ def fold_with_corrections(text: str, vocabulary: frozenset[str], protected: froz
     abbreviations = abbreviations or {}
     fixes = {}
     for word in set(WORD.findall(folded)):
-        replacement = abbreviations.get(word) or correct_word(word, vocabulary, protected)
+        # (correct_word's own first test, here: most words are short, no need to ask its cache)
+        fixable = len(word) >= 5 and word not in vocabulary
+        replacement = abbreviations.get(word) or (correct_word(word, vocabulary, protected) if fixable else None)
         if replacement is not None:
             fixes[word] = replacement
     if not fixes:

@@ -44,10 +44,16 @@ def requester_text(mail: Mail, rules: Rules) -> RequesterText:
     """Fold (once per mail) the subject + new text, and the requester's own quoted text
     (the most recent first)."""
     new = f"{mail.subject}\n{mail.new_text}"[:NEW_TEXT_LIMIT]
-    own = "\n".join(p.text for p in mail.quoted if is_requesters_own(p, mail, rules))[:HISTORY_LIMIT]
+    own: list[str] = []
+    for part in mail.quoted:
+        if sum(map(len, own)) + len(own) > HISTORY_LIMIT:
+            break  # past the limit: no need to fold the rest of a long thread to ask whose it is
+        if is_requesters_own(part, mail, rules):
+            own.append(part.text)
+    history = "\n".join(own)[:HISTORY_LIMIT]
     return RequesterText(
         new=fold_with_corrections(new, rules.vocabulary, rules.protected, rules.abbreviations),
-        own_history=fold_with_corrections(own, rules.vocabulary, rules.protected, rules.abbreviations),
+        own_history=fold_with_corrections(history, rules.vocabulary, rules.protected, rules.abbreviations),
     )
 
 

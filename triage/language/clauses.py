@@ -102,22 +102,27 @@ def _joined(first: Clause, second: Clause) -> Clause:
 
 
 def _read_clause(words: list[str], start: int, end: int, new_sentence: bool, lexicon: Lexicon) -> Clause:
-    negated, absent = _polarity(words, lexicon)
+    plain = lexicon.negators.isdisjoint(words)  # most clauses: nothing negated, nothing said to be missing
+    negated, absent = ([False] * len(words), [False] * len(words)) if plain else _polarity(words, lexicon)
     mentions: list[Mention] = []
-    wish = _wish_start(words, lexicon)
+    wish = len(words) if lexicon.wishes_and_requests.isdisjoint(words) else _wish_start(words, lexicon)
     for index, word in enumerate(words[: wish + 1]):
         for phrase, concept in lexicon.phrases.get(word, ()):
             if tuple(words[index : index + len(phrase)]) == phrase:
                 span = range(index, index + len(phrase))
                 # "ne fonctionne pas" carries its own negation: it is what is stated.
                 own_negation = any(w in _NEGATIONS_IN_PHRASES for w in phrase)
-                mentions.append(Mention(concept, not own_negation and any(negated[i] for i in span),
-                                        not own_negation and any(absent[i] for i in span)))
+                mentions.append(_mention(concept, not own_negation and any(negated[i] for i in span),
+                                         not own_negation and any(absent[i] for i in span)))
         if index == wish:
             break  # a phrase may start with the request ("changer l'adresse"); nothing after it counts
-        for concept in lexicon.concepts_of(word):
-            mentions.append(Mention(concept, negated[index], absent[index]))
-    return Clause(start, end, tuple(mentions), new_sentence, _refers_back(words, negated))
+        for concept in lexicon.forms.get(word, ()):
+            mentions.append(_mention(concept, negated[index], absent[index]))
+    return Clause(start, end, tuple(mentions), new_sentence, not plain and _refers_back(words, negated))
+
+
+# Mentions are values from a small set (concepts x polarity): made once each, not per word.
+_mention = lru_cache(maxsize=None)(Mention)
 
 
 def _polarity(words: list[str], lexicon: Lexicon) -> tuple[list[bool], list[bool]]:

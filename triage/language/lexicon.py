@@ -71,6 +71,16 @@ class Lexicon:
             words |= {max(reversed(tokens), key=len) for tokens, concept in found if concept in wanted}
         return frozenset(words)
 
+    @cached_property
+    def negators(self) -> frozenset[str]:
+        """Words without which a clause negates nothing and says nothing is missing (see clauses._polarity)."""
+        return frozenset({"ne", "n'"}) | self.particles | self.absence
+
+    @cached_property
+    def wishes_and_requests(self) -> frozenset[str]:
+        """Words without which a clause holds no wish nor request (see clauses._wish_start)."""
+        return self.wishes | self.requests
+
     def concepts_of(self, word: str) -> frozenset[str]:
         """The concepts a folded word form carries."""
         return self.forms.get(word, frozenset())

@@ -1,0 +1,56 @@
+"""Fast paths of the pure stages give exactly what the slow ones gave."""
+
+import random
+import re
+from dataclasses import fields
+
+import pytest
+
+from triage.patterns import ScannedPattern, compile_pattern, first_characters
+from triage.textnorm import _FOLD_TABLE, fold
+
+
+def test_fold_gives_what_the_table_gives_for_every_character():
+    every = "".join(chr(code) for code in range(0x30000))  # lone surrogates and the micro sign included
+    assert fold(every) == every.translate(_FOLD_TABLE)
+    latin = "".join(chr(code) for code in range(256))
+    assert fold(latin) == latin.translate(_FOLD_TABLE)
+    assert fold("Mot de passe expiré µ") == "mot de passe expire \u03bc"
+
+
+@pytest.mark.parametrize(("pattern", "expected"), [
+    (r"\b(?:(?:mon |le )?(?:mot de passe|mdp)|l'ancien)", "lm"),
+    (r"[.!?;:\n,]|\b(?:mais|car)\b", "\n!,.:;?cm"),
+    (r"a?b", "ab"),
+    (r"a?", None),  # may match empty text: any position
+    (r"\w+xt", None),  # a category: too many characters
+    (r"[^a]b", None),
+    (r"(?i)mdp", None),
+    (r"(?=x)\bmdp", "m"),
+])
+def test_first_characters_of_a_pattern(pattern, expected):
+    assert first_characters(pattern) == expected
+
+
+def test_a_pattern_with_global_flags_is_searched_as_it_is():
+    assert isinstance(compile_pattern("(?m)^mdp"), re.Pattern)
+
+
+def test_scanned_rules_patterns_find_what_re_finds(rules):
+    values = [getattr(rules, field.name) for field in fields(rules)]
+    scanned = [p for value in values for p in (value if isinstance(value, tuple) else (value,))
+               if isinstance(p, ScannedPattern)]
+    assert rules.secret_introducers in scanned  # the scan is in use
+    words = ("mon mot de passe est : Soleil2024 le mdp provisoire 1a expire pas jamais ne n' compte bloque. mais "
+             "car et que ou bien [ - _ xt @ mairie de privas 07000 ! ? , \n no-reply re: absence").split(" ")
+    rng = random.Random(7)
+    for _ in range(300):
+        text = "".join(rng.choice(words) + rng.choice([" ", "  ", "", "\n", ". ", "\u00a0"]) for _ in range(40))
+        start = rng.randint(0, len(text))
+        end = rng.randint(start, len(text))
+        for pattern in scanned:
+            exact = re.compile(pattern.pattern)
+            assert ([(m.span(), m.groups()) for m in pattern.finditer(text, start, end)]
+                    == [(m.span(), m.groups()) for m in exact.finditer(text, start, end)])
+            found, expected = pattern.search(text), exact.search(text)
+            assert (found and found.span()) == (expected and expected.span())
