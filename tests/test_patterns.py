@@ -54,3 +54,16 @@ def test_scanned_rules_patterns_find_what_re_finds(rules):
                     == [(m.span(), m.groups()) for m in exact.finditer(text, start, end)])
             found, expected = pattern.search(text), exact.search(text)
             assert (found and found.span()) == (expected and expected.span())
+
+
+def test_the_history_markers_start_with_the_characters_their_shortcut_lets_through():
+    """history._marker_at skips a line whose first character starts none of its markers:
+    a marker added with another first character must widen that set, or be missed."""
+    from triage import history
+
+    markers = (history._FORWARD_SEPARATOR, history._HEADER_INLINE, history._HEADER_FROM, history._ATTRIBUTION)
+    for marker in markers:
+        for branch in marker.pattern.split("|^"):  # each alternative anchored at the line's start
+            starts = first_characters(branch.removeprefix("^"))
+            if starts is not None:  # a pattern whose start is not a few characters is kept by "@" / "<"
+                assert set(starts) - {" "} <= history._MARKER_STARTS, (marker.pattern, starts)
