@@ -30,15 +30,14 @@ def log_event(session: Session, case: CaseRow | None, message: MessageRow | None
 
 @contextmanager
 def in_bulk(session: Session) -> Iterator[None]:
-    """The events logged inside, written by one INSERT at the end, once a flush has
-    given their cases and messages an id (a message's recording logs four or five:
-    as ORM objects they cost more than the message itself). Nothing reads them back
-    before the end; on an error inside, none is written."""
+    """The events logged inside, written by one INSERT at the end, once their cases and
+    messages have an id (a message's recording logs four or five: as ORM objects they
+    cost more than the message itself). Nothing reads them back before the end; on an
+    error inside, none is written."""
     pending: list[tuple[CaseRow | None, MessageRow | None, dict[str, Any]]] = []
     session.info[_PENDING] = pending
     try:
         yield
-        session.flush()
         if pending:
             # render_nulls: every row has the same columns, so one executemany takes them all.
             session.execute(insert(EventRow).execution_options(render_nulls=True), [
