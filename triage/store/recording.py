@@ -14,7 +14,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Insert, Table, insert, select, update
+from sqlalchemy import Insert, bindparam, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -46,6 +46,7 @@ from .models import (
     MailboxRow,
     MessageRow,
     ReplyRow,
+    table,
 )
 from .rawcopies import fingerprint, keep_raw_copy
 
@@ -156,14 +157,14 @@ def _known_facts(session: Session, case: CaseRow | None) -> dict[str, Any] | Non
 
 def write_row(session: Session, row: Base) -> None:
     """INSERT a new row built as an object (kept out of the session), and give it its id."""
-    table = row.__table__
-    values = {key: value for key, value in vars(row).items() if key in table.c}
-    row.id = session.connection().execute(_insert_returning_id(table), values).scalar_one()  # type: ignore[attr-defined]
+    columns = table(type(row)).c
+    values = {key: value for key, value in vars(row).items() if key in columns}
+    row.id = session.connection().execute(_insert_returning_id(type(row)), values).scalar_one()  # type: ignore[attr-defined]
 
 
 @cache
-def _insert_returning_id(table: Table) -> Insert:
-    return insert(table).returning(table.c.id)
+def _insert_returning_id(model: type[Base]) -> Insert:
+    return insert(table(model)).returning(table(model).c.id)
 
 
 def insert_if_absent(session: Session, model: type, **values: object) -> None:
@@ -184,15 +185,20 @@ def _mailbox_id(store: Store, session: Session, address: str | None, rules: Rule
     return store.mailbox_ids[address]
 
 
+_COUNTER = table(CounterRow).c
+_INCREMENT = (update(table(CounterRow)).where(_COUNTER.department == bindparam("of_department"),
+                                                 _COUNTER.year == bindparam("of_year"))
+              .values(last=_COUNTER.last + 1).returning(_COUNTER.last))
+
+
 def next_reference(session: Session, department: str, now: datetime) -> str:
     """SPL-PES-07-2026-000123: per department and year (in Paris), never reused."""
     year = paris_year(now)
-    increment = (update(CounterRow).where(CounterRow.department == department, CounterRow.year == year)
-                 .values(last=CounterRow.last + 1).returning(CounterRow.last))
-    number = session.execute(increment).scalar()
+    key = {"of_department": department, "of_year": year}
+    number = session.connection().execute(_INCREMENT, key).scalar()
     if number is None:  # the year's first case in the department
         insert_if_absent(session, CounterRow, department=department, year=year, last=0)
-        number = session.execute(increment).scalar_one()
+        number = session.connection().execute(_INCREMENT, key).scalar_one()
     return f"SPL-PES-{department}-{year}-{number:06d}"
 
 
