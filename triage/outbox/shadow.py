@@ -42,13 +42,14 @@ def write_due(store: Store, settings: Settings, rules: Rules, reply_ids: list[in
         with store.transaction() as session:
             replies = _claim_chunk(session, reply_ids[start:start + CHUNK])
             stopped = held(session, replies, now) if replies else set()
+            events: list[tuple[int, str, str]] = []
             for reply in (reply for reply in replies if reply.id not in stopped):
                 # No savepoint: nothing of a reply changes in the store before it is built and written.
                 try:
                     reply.subject, data = compose.reply_data(session, reply, settings, rules, now)
                     path = write_dry_run(data, directory, f"{reply.case.reference}-{reply.id}-{reply.template}")
                     reply.status = REPLY_DRY_RUN
-                    state.add_event(session, reply.case_id, now, "reply_dry_run", f"{reply.template} écrite dans {path}")
+                    events.append((reply.case_id, "reply_dry_run", f"{reply.template} écrite dans {path}"))
                     written += 1
                 except SQLAlchemyError:
                     raise  # the store is down: every reply of the chunk waits
@@ -56,9 +57,10 @@ def write_due(store: Store, settings: Settings, rules: Rules, reply_ids: list[in
                     log.exception("reply %s could not be built", reply.id)
                     reason = f"réponse impossible à construire : {type(error).__name__}: {error}"
                     reply.status, reply.last_error = REPLY_FAILED, reason[:1000]
-                    state.add_event(session, reply.case_id, now, "reply_failed",
-                                    f"{reply.template} à {reply.recipient} : {reason}")
+                    events.append((reply.case_id, "reply_failed", f"{reply.template} à {reply.recipient} : {reason}"))
                     errors.append(reason)
+            if events:
+                state.add_events(session, now, events)
     return written, errors
 
 
