@@ -155,11 +155,11 @@ def _known_facts(session: Session, case: CaseRow | None) -> dict[str, Any] | Non
     return last.facts if last is not None else None
 
 
-def write_row(session: Session, row: Base) -> None:
+def write_row(session: Session, row: CaseRow | MessageRow | DecisionRow | ReplyRow) -> None:
     """INSERT a new row built as an object (kept out of the session), and give it its id."""
     columns = table(type(row)).c
     values = {key: value for key, value in vars(row).items() if key in columns}
-    row.id = session.connection().execute(_insert_returning_id(type(row)), values).scalar_one()  # type: ignore[attr-defined]
+    row.id = session.connection().execute(_insert_returning_id(type(row)), values).scalar_one()
 
 
 @cache
