@@ -2,7 +2,8 @@
 one that cannot be built fails alone; one another poller holds is left to it."""
 
 import threading
-from datetime import UTC, datetime
+import uuid
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select, text
@@ -12,9 +13,10 @@ from tests.conftest import build_eml
 from triage.config import Settings
 from triage.models import RawMail
 from triage.outbox import Outbox
+from triage.outbox.limits import safety_limit
 from triage.outbox.shadow import CHUNK
 from triage.pipeline import process_one
-from triage.store.models import EventRow, ReplyRow
+from triage.store.models import EventRow, ReplyRow, SuppressionRow
 
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 
@@ -83,3 +85,35 @@ def test_a_reply_another_poller_is_writing_is_left_to_it(store, rules, tmp_path)
         thread.join()
     assert report.dry_run == 2
     assert statuses(store) == ["dry_run", "pending", "dry_run"]
+
+
+def test_the_safety_limits_stop_replies_inside_one_chunk_as_one_reply_at_a_time(store, rules, tmp_path):
+    """A suspended address, a second request for information within 24 h and an address
+    at its daily cap, all in one chunk: each reply stopped as safety_limit says alone."""
+    queue_replies(store, rules, tmp_path, 4)
+    settings = Settings(data_dir=tmp_path, database_url="unused")
+    with store.transaction() as session:
+        queued = session.scalars(select(ReplyRow).order_by(ReplyRow.id)).all()
+        session.add(SuppressionRow(address=queued[0].recipient, until=NOW + timedelta(days=30), reason="bounce"))
+
+        def sent(reply, template):
+            session.add(ReplyRow(case_id=reply.case_id, template=template, recipient=reply.recipient, status="sent",
+                                 attempts=1, created_at=NOW - timedelta(hours=2), sent_at=NOW - timedelta(hours=1),
+                                 outgoing_message_id=f"<sent-{uuid.uuid4().hex}@x>"))
+        sent(queued[1], "request_info")
+        session.add(ReplyRow(case_id=queued[1].case_id, template="request_info", recipient=queued[1].recipient,
+                             status="pending", attempts=0, created_at=NOW, outgoing_message_id="<asked-again@x>"))
+        for _ in range(settings.replies.per_address_per_day):
+            sent(queued[2], "acknowledge")
+    with store.transaction() as session:
+        pending = session.scalars(select(ReplyRow).where(ReplyRow.status == "pending").order_by(ReplyRow.id)).all()
+        alone = [safety_limit(session, reply, NOW, settings) for reply in pending]
+    report = Outbox(store, settings, rules, dry_run=True).flush(NOW)
+    assert (report.dry_run, report.suppressed, report.held) == (2, 2, 1)
+    with store.transaction() as session:
+        after = [session.get(ReplyRow, reply.id) for reply in pending]
+        assert [(r.template, r.status) for r in after] == [
+            ("acknowledge", "suppressed"), ("acknowledge", "dry_run"), ("acknowledge", "pending"),
+            ("acknowledge", "dry_run"), ("request_info", "suppressed")]
+        assert [(r.status, r.last_error, r.next_attempt_at) for r in after if r.status != "dry_run"] == [
+            limit for limit in alone if limit is not None]

@@ -137,3 +137,14 @@ def test_a_batch_picked_as_a_deadlock_victim_is_done_again(store):
     assert sorted(runs.values()) == [1, 2], "one of the two ran twice"
     with store.transaction() as session:
         assert session.execute(text("SELECT n FROM pair ORDER BY id")).scalars().all() == [2, 2]
+
+
+def test_replies_queued_one_after_another_in_one_batch_leave_one_pending(store, rules, tmp_path):
+    """Each reply supersedes the one the batch queued before it for the same case."""
+    bodies = ["Bonjour, j'ai perdu mon mot de passe", "Je précise : mon identifiant est jdupont2-xt",
+              "Erreur de ma part : la collectivité est la commune de Grenoble (38000), identifiant jdupont2-xt"]
+    messages = [request(2, body).replace(b"<batch-2@", f"<batch-2-{n}@".encode()) for n, body in enumerate(bodies)]
+    batch(store, rules, tmp_path, analysed(rules, messages))
+    assert summary(store)[2] == [("request_info", "superseded", "SPL-PES-07-2026-000001"),
+                                 ("acknowledge", "superseded", "SPL-PES-07-2026-000001"),
+                                 ("redirect_department", "pending", "SPL-PES-07-2026-000001")]

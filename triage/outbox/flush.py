@@ -114,8 +114,9 @@ class Outbox:
         with self.store.transaction() as session:
             report.sent_last_hour = limits.sent_last_hour(session, now)
 
-        def held(session: Session, reply: ReplyRow, at: datetime) -> bool:
-            return self._held(session, reply, at, report)
+        def held(session: Session, replies: list[ReplyRow], at: datetime) -> set[int]:
+            stopped = limits.safety_limits(session, replies, at, self.settings)
+            return {reply.id for reply in replies if self._apply(session, reply, stopped[reply.id], at, report)}
 
         written, errors = shadow.write_due(self.store, self.settings, self.rules, due, now,
                                            dry_run_directory(self.settings) / f"{now:%Y-%m-%d}", held)
@@ -125,7 +126,11 @@ class Outbox:
 
     def _held(self, session: Session, reply: ReplyRow, now: datetime, report: OutboxReport) -> bool:
         """Apply the safety limits to a reply; whether one stopped it (held, suppressed, superseded)."""
-        limit = limits.safety_limit(session, reply, now, self.settings)
+        return self._apply(session, reply, limits.safety_limit(session, reply, now, self.settings), now, report)
+
+    def _apply(self, session: Session, reply: ReplyRow, limit: limits.Limit | None, now: datetime,
+               report: OutboxReport) -> bool:
+        """Stop a reply by the limit found for it, if any, and count it; whether it was stopped."""
         if limit is None:
             return False
         reply.status, reply.last_error, reply.next_attempt_at = limit

@@ -23,13 +23,15 @@ from ..config import Settings
 from ..replies import write_dry_run
 from ..rules import Rules
 from ..store.database import Store
-from ..store.models import REPLY_DRY_RUN, REPLY_FAILED, REPLY_PENDING, MessageRow, ReplyRow
+from ..store.models import REPLY_DRY_RUN, REPLY_FAILED, REPLY_PENDING, DecisionRow, MessageRow, ReplyRow
 from . import compose, state
 
 log = logging.getLogger(__name__)
 CHUNK = 50
-# Applies the safety limits to a reply in the session; whether they stopped it (and counts it).
-HeldByLimits = Callable[[Session, ReplyRow, datetime], bool]
+ANSWERED = (MessageRow.subject, MessageRow.message_id, MessageRow.references, MessageRow.received_at)
+# Applies the safety limits to a chunk's replies in the session; the ids of those they
+# stopped (and counts them).
+HeldByLimits = Callable[[Session, list[ReplyRow], datetime], set[int]]
 
 
 def write_due(store: Store, settings: Settings, rules: Rules, reply_ids: list[int], now: datetime, directory: Path,
@@ -38,26 +40,27 @@ def write_due(store: Store, settings: Settings, rules: Rules, reply_ids: list[in
     written, errors = 0, []
     for start in range(0, len(reply_ids), CHUNK):
         with store.transaction() as session:
-            for reply in _claim_chunk(session, reply_ids[start:start + CHUNK]):
+            replies = _claim_chunk(session, reply_ids[start:start + CHUNK])
+            stopped = held(session, replies, now) if replies else set()
+            events: list[tuple[int, str, str]] = []
+            for reply in (reply for reply in replies if reply.id not in stopped):
+                # No savepoint: nothing of a reply changes in the store before it is built and written.
                 try:
-                    with session.begin_nested():
-                        if held(session, reply, now):
-                            continue
-                        reply.subject, data = compose.reply_data(session, reply, settings, rules, now)
-                        path = write_dry_run(data, directory, f"{reply.case.reference}-{reply.id}-{reply.template}")
-                        reply.status = REPLY_DRY_RUN
-                        state.add_event(session, reply.case_id, now, "reply_dry_run",
-                                        f"{reply.template} écrite dans {path}")
-                        written += 1
+                    reply.subject, data = compose.reply_data(session, reply, settings, rules, now)
+                    path = write_dry_run(data, directory, f"{reply.case.reference}-{reply.id}-{reply.template}")
+                    reply.status = REPLY_DRY_RUN
+                    events.append((reply.case_id, "reply_dry_run", f"{reply.template} écrite dans {path}"))
+                    written += 1
                 except SQLAlchemyError:
                     raise  # the store is down: every reply of the chunk waits
                 except Exception as error:  # noqa: BLE001 - one unbuildable reply must not block the others
                     log.exception("reply %s could not be built", reply.id)
                     reason = f"réponse impossible à construire : {type(error).__name__}: {error}"
                     reply.status, reply.last_error = REPLY_FAILED, reason[:1000]
-                    state.add_event(session, reply.case_id, now, "reply_failed",
-                                    f"{reply.template} à {reply.recipient} : {reason}")
+                    events.append((reply.case_id, "reply_failed", f"{reply.template} à {reply.recipient} : {reason}"))
                     errors.append(reason)
+            if events:
+                state.add_events(session, now, events)
     return written, errors
 
 
@@ -67,4 +70,7 @@ def _claim_chunk(session: Session, reply_ids: list[int]) -> list[ReplyRow]:
     return list(session.scalars(
         select(ReplyRow).where(ReplyRow.id.in_(reply_ids), ReplyRow.status == REPLY_PENDING).order_by(ReplyRow.id)
         .with_for_update(skip_locked=True, of=ReplyRow)
-        .options(selectinload(ReplyRow.case), selectinload(ReplyRow.answers).selectinload(MessageRow.decision))))
+        .options(selectinload(ReplyRow.case),
+                 # Only what composing reads: a message's text and history, a decision's findings are large.
+                 selectinload(ReplyRow.answers).load_only(*ANSWERED).selectinload(MessageRow.decision)
+                 .load_only(DecisionRow.missing, DecisionRow.department))))

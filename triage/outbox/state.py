@@ -15,7 +15,7 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, select, update
+from sqlalchemy import CursorResult, insert, select, update
 from sqlalchemy.orm import Session
 
 from ..errors import SmtpError
@@ -33,6 +33,7 @@ from ..store.models import (
     CaseRow,
     EventRow,
     ReplyRow,
+    table,
 )
 
 log = logging.getLogger(__name__)
@@ -43,7 +44,15 @@ CLAIM_TIMEOUT = timedelta(minutes=15)  # far above the SMTP timeout of one reply
 
 def add_event(session: Session, case_id: int, now: datetime, kind: str, detail: str) -> None:
     """Note what happened to a reply in its case's history."""
-    session.add(EventRow(case_id=case_id, at=now, actor="triage", kind=kind, detail=detail[:2000]))
+    add_events(session, now, [(case_id, kind, detail)])
+
+
+def add_events(session: Session, now: datetime, events: list[tuple[int, str, str]]) -> None:
+    """Note what happened to replies, (case id, kind, detail) each, by one INSERT on the
+    table (shadow mode's chunks: as ORM objects they cost as much as the replies)."""
+    session.connection().execute(insert(table(EventRow)), [
+        {"case_id": case_id, "at": now, "actor": "triage", "kind": kind, "detail": detail[:2000]}
+        for case_id, kind, detail in events])
 
 
 def due(store: Store, now: datetime) -> list[int]:

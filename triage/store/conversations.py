@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from ..analysis.common import same_organisation
@@ -44,13 +44,10 @@ def find_case(session: Session, mail: Mail, identifiers: tuple[str, ...], nomina
     """The case this message continues, if any."""
     thread_ids = [i for i in (mail.in_reply_to, *mail.references) if i]
     if thread_ids:
-        reply = session.scalars(select(ReplyRow).where(ReplyRow.outgoing_message_id.in_(thread_ids))
-                                .order_by(ReplyRow.id.desc())).first()
+        reply = session.scalars(_OUR_REPLY, {"ids": thread_ids}).first()
         if reply is not None:
             return Thread(reply.case, f"répond à notre réponse {reply.outgoing_message_id}")
-        earlier = session.scalars(select(MessageRow).where(MessageRow.message_id.in_(thread_ids),
-                                                           MessageRow.case_id.is_not(None))
-                                  .order_by(MessageRow.id.desc())).first()
+        earlier = session.scalars(_EARLIER_MESSAGE, {"ids": thread_ids}).first()
         if earlier is not None:
             return Thread(earlier.case, f"répond au message {earlier.message_id} du dossier")
     sender = mail.sender.address if mail.sender else ""
@@ -65,15 +62,20 @@ def find_case(session: Session, mail: Mail, identifiers: tuple[str, ...], nomina
     linked = cited[0] if cited else None
     if not sender:
         return Thread(None, "pas d'expéditeur", linked)
-    candidates = session.scalars(
-        select(CaseRow).where(CaseRow.requester_address == sender, CaseRow.status.in_(OPEN_STATUSES),
-                              CaseRow.updated_at >= now - SAME_REQUEST_WINDOW)
-        .order_by(CaseRow.updated_at.desc())
-    )
-    for case in candidates:
+    for case in session.scalars(_OPEN_CASES_OF, {"sender": sender, "since": now - SAME_REQUEST_WINDOW}):
         if not identifiers or case.identifier is None or case.identifier in identifiers:
             return Thread(case, f"même expéditeur, dossier ouvert mis à jour le {case.updated_at:%d/%m/%Y}")
     return Thread(None, "aucun dossier à poursuivre", linked)
+
+
+# Built once: they run for nearly every message (building a statement costs about what running it does).
+_OUR_REPLY = (select(ReplyRow).where(ReplyRow.outgoing_message_id.in_(bindparam("ids", expanding=True)))
+              .order_by(ReplyRow.id.desc()))
+_EARLIER_MESSAGE = (select(MessageRow).where(MessageRow.message_id.in_(bindparam("ids", expanding=True)),
+                                             MessageRow.case_id.is_not(None)).order_by(MessageRow.id.desc()))
+_OPEN_CASES_OF = (select(CaseRow).where(CaseRow.requester_address == bindparam("sender"),
+                                        CaseRow.status.in_(OPEN_STATUSES), CaseRow.updated_at >= bindparam("since"))
+                  .order_by(CaseRow.updated_at.desc()))
 
 
 def cited_cases(session: Session, mail: Mail) -> list[CaseRow]:

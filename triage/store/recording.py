@@ -10,10 +10,11 @@ import hashlib
 import uuid
 from collections.abc import Callable
 from datetime import datetime
+from functools import cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Insert, bindparam, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -38,12 +39,14 @@ from .models import (
     REPLY_SUPERSEDED,
     RESOLVED,
     UNKNOWN_DEPARTMENT,
+    Base,
     CaseRow,
     CounterRow,
     DecisionRow,
     MailboxRow,
     MessageRow,
     ReplyRow,
+    table,
 )
 from .rawcopies import fingerprint, keep_raw_copy
 
@@ -111,9 +114,10 @@ def _record(session: Session, raw: RawMail, mail: Mail, findings: tuple[Finding,
         case = _open_case(session, mail, decision, now)
         if thread.cited is not None:
             _link(session, case, thread.cited, now)
-    # Objects are linked by relationships and written by one flush at commit.
+    # The new rows are built as objects outside the session and written at the end by
+    # INSERTs (write_row): the unit of work's flush cost more than the rows themselves.
     message = MessageRow(
-        mailbox_id=mailbox_id, uidvalidity=uidvalidity, uid=uid, fingerprint=key, case=case,
+        mailbox_id=mailbox_id, uidvalidity=uidvalidity, uid=uid, fingerprint=key,
         sha256=hashlib.sha256(raw.data).hexdigest(), message_id=mail.message_id, in_reply_to=mail.in_reply_to,
         references=list(mail.references), origin=raw.origin, received_at=now, sent_at=mail.date,
         sender=mail.sender.address if mail.sender else "", sender_name=mail.sender.name if mail.sender else "",
@@ -123,17 +127,23 @@ def _record(session: Session, raw: RawMail, mail: Mail, findings: tuple[Finding,
                       "size": attachment.size} for attachment in mail.attachments], parse_status="unparseable" if mail.unparseable else "ok",
         parse_error=mail.unparseable or "", raw_path=raw_path, raw_note=raw_note,
     )
-    session.add(message)
     if joined:
         log_event(session, case, message, now, "message_joined", detail=threading)
-    session.add(_decision_row(message, case, decision, rules, now))
     status = _apply_decision(session, case, message, mail, decision, rules, now)
     if bounced is not None:
         flag_bounce(session, bounced, message, now)
-    template = _queue_reply(session, case, message, decision, status, mail, rules, now)
+    reply = _queue_reply(session, case, message, decision, status, mail, rules, now)
+    if not joined:
+        write_row(session, case)
+    message.case_id = case.id
+    write_row(session, message)
+    write_row(session, _decision_row(message, case, decision, rules, now))
+    if reply is not None:
+        reply.case_id, reply.answers_message_id = case.id, message.id
+        write_row(session, reply)
     return Outcome(raw.origin, duplicate=False, action=decision.action, case_reference=case.reference,
-                   case_status=case.status, reply_template=template, unparseable=bool(mail.unparseable),
-                   without_verdict=lacks_verdict(findings))
+                   case_status=case.status, reply_template=reply.template if reply else None,
+                   unparseable=bool(mail.unparseable), without_verdict=lacks_verdict(findings))
 
 
 def _known_facts(session: Session, case: CaseRow | None) -> dict[str, Any] | None:
@@ -143,6 +153,18 @@ def _known_facts(session: Session, case: CaseRow | None) -> dict[str, Any] | Non
     last = session.scalars(select(DecisionRow).where(DecisionRow.case_id == case.id, DecisionRow.action != "ignore")
                            .order_by(DecisionRow.id.desc())).first()
     return last.facts if last is not None else None
+
+
+def write_row(session: Session, row: CaseRow | MessageRow | DecisionRow | ReplyRow) -> None:
+    """INSERT a new row built as an object (kept out of the session), and give it its id."""
+    columns = table(type(row)).c
+    values = {key: value for key, value in vars(row).items() if key in columns}
+    row.id = session.connection().execute(_insert_returning_id(type(row)), values).scalar_one()
+
+
+@cache
+def _insert_returning_id(model: type[Base]) -> Insert:
+    return insert(table(model)).returning(table(model).c.id)
 
 
 def insert_if_absent(session: Session, model: type, **values: object) -> None:
@@ -163,15 +185,20 @@ def _mailbox_id(store: Store, session: Session, address: str | None, rules: Rule
     return store.mailbox_ids[address]
 
 
+_COUNTER = table(CounterRow).c
+_INCREMENT = (update(table(CounterRow)).where(_COUNTER.department == bindparam("of_department"),
+                                                 _COUNTER.year == bindparam("of_year"))
+              .values(last=_COUNTER.last + 1).returning(_COUNTER.last))
+
+
 def next_reference(session: Session, department: str, now: datetime) -> str:
     """SPL-PES-07-2026-000123: per department and year (in Paris), never reused."""
     year = paris_year(now)
-    increment = (update(CounterRow).where(CounterRow.department == department, CounterRow.year == year)
-                 .values(last=CounterRow.last + 1).returning(CounterRow.last))
-    number = session.execute(increment).scalar()
+    key = {"of_department": department, "of_year": year}
+    number = session.connection().execute(_INCREMENT, key).scalar()
     if number is None:  # the year's first case in the department
         insert_if_absent(session, CounterRow, department=department, year=year, last=0)
-        number = session.execute(increment).scalar_one()
+        number = session.connection().execute(_INCREMENT, key).scalar_one()
     return f"SPL-PES-{department}-{year}-{number:06d}"
 
 
@@ -184,14 +211,13 @@ def _open_case(session: Session, mail: Mail, decision: Decision, now: datetime) 
         requester_address=mail.sender.address if mail.sender else "",
         requester_nominative=decision.sender_nominative, status=NEW, opened_at=now, updated_at=now,
     )
-    session.add(case)
     log_event(session, case, None, now, "case_opened", new_status=NEW, detail=f"référence {case.reference}")
     return case
 
 
 def _link(session: Session, case: CaseRow, cited: CaseRow, now: datetime) -> None:
     """A new case citing another it may not join: each shows the other to the agents."""
-    case.linked_case = cited
+    case.linked_case_id = cited.id
     log_event(session, case, None, now, "case_linked", detail=f"lié à {cited.reference} (référence citée ; "
          f"expéditeur qui n'est pas le demandeur de ce dossier : rien n'en est repris)")
     log_event(session, cited, None, now, "case_linked", detail=f"cité par le nouveau dossier {case.reference}")
@@ -206,7 +232,7 @@ def finding_record(finding: Finding) -> dict[str, Any]:
 
 def _decision_row(message: MessageRow, case: CaseRow, decision: Decision, rules: Rules, now: datetime) -> DecisionRow:
     return DecisionRow(
-        message=message, case=case, action=decision.action, kind=decision.case,
+        message_id=message.id, case_id=case.id, action=decision.action, kind=decision.case,
         department=decision.department, identifier=decision.identifier, missing=list(decision.missing),
         warnings=list(decision.warnings), reason=decision.reason, facts=decision.facts.as_dict(),
         findings=[finding_record(f) for f in decision.findings], rules_version=rules.version, decided_at=now,
@@ -243,8 +269,9 @@ def _apply_decision(session: Session, case: CaseRow, message: MessageRow, mail: 
 
 
 def _queue_reply(session: Session, case: CaseRow, message: MessageRow, decision: Decision, previous: str,
-                 mail: Mail, rules: Rules, now: datetime) -> str | None:
-    """Queue the answer when the case moved to a new status; supersede unsent ones.
+                 mail: Mail, rules: Rules, now: datetime) -> ReplyRow | None:
+    """The answer to queue when the case moved to a new status (written by the caller);
+    unsent ones superseded.
 
     A burst of mails from one person before the next send yields one answer: the
     latest, which knows the most.
@@ -252,13 +279,13 @@ def _queue_reply(session: Session, case: CaseRow, message: MessageRow, decision:
     template = reply_for(decision, moved=case.status != previous, address=case.requester_address, rules=rules)
     if template is None:
         return None
-    pending_replies = [r for r in case.replies if r.status == REPLY_PENDING] if case.id is not None else []
+    # Queried, not case.replies: that collection, once loaded, misses the rows written since.
+    pending_replies = session.scalars(select(ReplyRow).where(
+        ReplyRow.case_id == case.id, ReplyRow.status == REPLY_PENDING)) if case.id is not None else ()
     for pending in pending_replies:
         pending.status = REPLY_SUPERSEDED
         log_event(session, case, message, now, "reply_superseded", detail=f"{pending.template} {pending.outgoing_message_id}")
-    reply = ReplyRow(case=case, answers=message, template=template,
-                     recipient=case.requester_address, status=REPLY_PENDING, attempts=0, created_at=now,
-                     outgoing_message_id=f"<spl-pes.{uuid.uuid4().hex}@{rules.domain}>")
-    session.add(reply)
+    reply = ReplyRow(template=template, recipient=case.requester_address, status=REPLY_PENDING, attempts=0,
+                     created_at=now, outgoing_message_id=f"<spl-pes.{uuid.uuid4().hex}@{rules.domain}>")
     log_event(session, case, message, now, "reply_queued", detail=f"{template} à {reply.recipient}")
-    return template
+    return reply
