@@ -21,7 +21,8 @@ from typing import Any
 
 sys.path[:0] = [str(Path(__file__).resolve().parent.parent), str(Path(__file__).resolve().parent)]
 
-from run import CACHE, drop_schema, generated, postgres_schema  # noqa: E402
+from backlogs import CACHE, generated  # noqa: E402
+from pollers import drop_schema, postgres_schema  # noqa: E402
 from sqlalchemy import event  # noqa: E402
 
 from triage import clock  # noqa: E402
