@@ -3,10 +3,13 @@ the analysis workers (or in the poller for a few messages); each batch recorded 
 one transaction; its mail filed once its decisions are committed; then the UID ledger.
 
 Where the cores go: while the poller records message i of a batch (the store's work,
-in this process, in order), the workers analyse the messages after it. The IMAP
-conversation stays what it was, batch after batch (fetch, file, then the next fetch):
-a connection cut mid-batch leaves the batches before it filed. Memory stays bounded:
-one batch in flight.
+in this process, in order), the workers analyse the messages after it, and from the
+second batch on, the next batch too (read ahead: the workers were idle while the
+poller recorded a batch's last messages). A connection cut mid-fetch leaves the
+batches before it filed, except the one read ahead of: fetched and analysed, it is
+done again next time (never half recorded). The first batch of a pass is never read
+ahead of, so a link that dies at each second FETCH still lets a batch through per
+connection. Memory stays bounded: two batches in flight.
 """
 
 from __future__ import annotations
@@ -108,11 +111,16 @@ def process_mailbox(box: ImapMailbox, settings: Settings, store: Store, rules: R
     analyse = pool.submit if pool is not None and len(uids) >= POOL_FROM else _here(rules)
     show = sys.stderr.isatty() and len(uids) >= PROGRESS_FROM
     with tqdm(total=len(uids), unit="msg", desc=address.split("@")[0], disable=not show, file=sys.stderr) as bar:
-        for start in range(0, len(uids), settings.batch_size):
+        batches = [uids[start : start + settings.batch_size] for start in range(0, len(uids), settings.batch_size)]
+        ahead: list[Future[Analysed]] | None = None  # the next batch, fetched while this one is recorded
+        for index, batch in enumerate(batches):
             if not mailboxes.take_lease(store, address, owner, clock.now()):
                 raise MailboxError(f"{address}: lease lost to another poller")
-            batch = uids[start : start + settings.batch_size]
-            analyses = _fetch(box, batch, analyse)
+            analyses = ahead if ahead is not None else _fetch(box, batch, analyse)
+            # Once a batch of this pass is filed, the next one is fetched before this one is
+            # recorded: the workers analyse it meanwhile. Not before: a link cut at each
+            # second FETCH would then never let a batch through.
+            ahead = _fetch(box, batches[index + 1], analyse) if 0 < index < len(batches) - 1 else None
             # Recorded as the workers finish each one (WorkerError: the batch's mail stays in place).
             outcomes = record_batch(store, analyses, rules, settings.raw_dir, box.config.department, box.uidvalidity,
                                     settings.authentication.require_verdict)

@@ -9,7 +9,7 @@ it does a message the pipeline failed on; another worker takes its place. No for
 a threaded process, no import of the poller's main module in each worker.
 
 Results come back as futures, which the poller reads in the order it submitted.
-Memory stays bounded: the poller submits one batch at a time, and a worker holds one
+Memory stays bounded: the poller submits two batches at most, and a worker holds one
 message plus at most one small one queued behind it (small enough for the pipe:
 writing it never waits for the worker). A worker that cannot start at all
 fails its messages with WorkerError: the mail stays in place, nothing is quarantined.
