@@ -145,6 +145,7 @@ def test_replies_queued_one_after_another_in_one_batch_leave_one_pending(store, 
               "Erreur de ma part : la collectivité est la commune de Grenoble (38000), identifiant jdupont2-xt"]
     messages = [request(2, body).replace(b"<batch-2@", f"<batch-2-{n}@".encode()) for n, body in enumerate(bodies)]
     batch(store, rules, tmp_path, analysed(rules, messages))
-    assert summary(store)[2] == [("request_info", "superseded", "SPL-PES-07-2026-000001"),
-                                 ("acknowledge", "superseded", "SPL-PES-07-2026-000001"),
-                                 ("redirect_department", "pending", "SPL-PES-07-2026-000001")]
+    replies = summary(store)[2]
+    assert [(template, status) for template, status, _ in replies] == [
+        ("request_info", "superseded"), ("acknowledge", "superseded"), ("redirect_department", "pending")]
+    assert len({reference for _, _, reference in replies}) == 1, "one case"
