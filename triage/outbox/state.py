@@ -15,12 +15,13 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, insert, select, update
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session
 
 from ..errors import SmtpError
 from ..owner import gone
 from ..store.database import Store
+from ..store.events import ROBOT, insert_rows
 from ..store.models import (
     CLOSED,
     REPLY_DELIVERING,
@@ -33,7 +34,6 @@ from ..store.models import (
     CaseRow,
     EventRow,
     ReplyRow,
-    table,
 )
 
 log = logging.getLogger(__name__)
@@ -50,9 +50,8 @@ def add_event(session: Session, case_id: int, now: datetime, kind: str, detail: 
 def add_events(session: Session, now: datetime, events: list[tuple[int, str, str]]) -> None:
     """Note what happened to replies, (case id, kind, detail) each, by one INSERT on the
     table (shadow mode's chunks: as ORM objects they cost as much as the replies)."""
-    session.connection().execute(insert(table(EventRow)), [
-        {"case_id": case_id, "at": now, "actor": "triage", "kind": kind, "detail": detail[:2000]}
-        for case_id, kind, detail in events])
+    insert_rows(session, [{"case_id": case_id, "at": now, "actor": ROBOT, "kind": kind, "detail": detail[:2000]}
+                          for case_id, kind, detail in events])
 
 
 def due(store: Store, now: datetime) -> list[int]:
@@ -90,7 +89,7 @@ def mark_sent(store: Store, reply_id: int, case_id: int, template: str, recipien
         if template == "resolved":
             case = session.get_one(CaseRow, case_id)
             if case.status == RESOLVED:
-                session.add(EventRow(case_id=case.id, at=now, actor="triage", kind="closed",
+                session.add(EventRow(case_id=case.id, at=now, actor=ROBOT, kind="closed",
                                      old_status=RESOLVED, new_status=CLOSED, detail="réponse de clôture envoyée"))
                 case.status, case.closed_at, case.updated_at = CLOSED, now, now
 

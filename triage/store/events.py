@@ -12,11 +12,10 @@ from sqlalchemy.orm import Session
 
 from .models import CaseRow, EventRow, MessageRow, table
 
-ROBOT = "triage"
+ROBOT = "triage"  # the actor of what triage does by itself
 # On the table, not the class (the ORM's bulk path costs more than the rows). Every
 # row has the same columns: one executemany takes them all.
 _INSERT = insert(table(EventRow))
-  # the actor of what triage does by itself
 _PENDING = "triage.pending_events"  # session.info key: events kept for one INSERT (in_bulk)
 
 
@@ -43,9 +42,14 @@ def in_bulk(session: Session) -> Iterator[None]:
     try:
         yield
         if pending:
-            session.connection().execute(_INSERT, [
-                {"case_id": case.id if case is not None else None,
-                 "message_id": message.id if message is not None else None, **values}
-                for case, message, values in pending])
+            insert_rows(session, [{"case_id": case.id if case is not None else None,
+                                   "message_id": message.id if message is not None else None, **values}
+                                  for case, message, values in pending])
     finally:
         del session.info[_PENDING]
+
+
+def insert_rows(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Events as rows of the table (same keys in each), by one INSERT: for the paths that
+    write several at once, where ORM objects would cost more than the rows."""
+    session.connection().execute(_INSERT, rows)
