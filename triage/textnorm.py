@@ -130,9 +130,7 @@ def fold_with_corrections(text: str, vocabulary: frozenset[str], protected: froz
     abbreviations = abbreviations or {}
     fixes = {}
     for word in set(WORD.findall(folded)):
-        # (correct_word's own first test, here: most words are short, no need to ask its cache)
-        fixable = len(word) >= 5 and word not in vocabulary
-        replacement = abbreviations.get(word) or (correct_word(word, vocabulary, protected) if fixable else None)
+        replacement = abbreviations.get(word) or correct_word(word, vocabulary, protected)
         if replacement is not None:
             fixes[word] = replacement
     if not fixes:
@@ -154,7 +152,6 @@ def fold_with_corrections(text: str, vocabulary: frozenset[str], protected: froz
     return Folded(text, "".join(pieces), tuple(anchors))
 
 
-@lru_cache(maxsize=65536)
 def correct_word(word: str, vocabulary: frozenset[str], protected: frozenset[str]) -> str | None:
     """The vocabulary word a misspelt word stands for, or None when it is fine as is.
 
@@ -164,7 +161,13 @@ def correct_word(word: str, vocabulary: frozenset[str], protected: frozenset[str
     as one edit (optimal string alignment).
     """
     if len(word) < 5 or word in vocabulary or word in protected or word.isdigit():
-        return None
+        return None  # most words: decided here, before asking the cache
+    return _nearest(word, vocabulary)
+
+
+@lru_cache(maxsize=65536)
+def _nearest(word: str, vocabulary: frozenset[str]) -> str | None:
+    """The closest vocabulary word within the allowed edits (cached: words come again)."""
     allowed = 1 if len(word) < 8 else 2
     best: tuple[int, str] | None = None
     for candidate in vocabulary:

@@ -16,7 +16,7 @@ from functools import cached_property, lru_cache
 
 from ..patterns import RulePattern
 from ..textnorm import Folded
-from .lexicon import Lexicon
+from .lexicon import NE, Lexicon
 
 TOKEN = re.compile(r"[a-z]+'|[a-z0-9]+")
 # Where a sentence ends: a clause after one of these starts a new sentence (a blank
@@ -131,7 +131,7 @@ def _polarity(words: list[str], lexicon: Lexicon) -> tuple[list[bool], list[bool
     negated, absent = [False] * len(words), [False] * len(words)
     closed: set[int] = set()  # particles that close a "ne" already read
     for index, word in enumerate(words):
-        if word in ("ne", "n'"):
+        if word in NE:
             verb = index + 1
             while verb < len(words) and words[verb] in lexicon.clitics:
                 verb += 1

@@ -17,6 +17,7 @@ from ..errors import RulesError
 from ..textnorm import fold
 
 FILE = "language.toml"
+NE = frozenset({"ne", "n'"})  # the first half of a French negation ("je n'ai pas")
 # Endings of a first-group verb (stem + ending), accents folded: present, imperfect,
 # simple past, future, conditional, participles, infinitive.
 _ER_ENDINGS = ("er", "e", "es", "ent", "ez", "ons", "ee", "ees", "ai", "as", "a", "ais", "ait", "aient", "ions",
@@ -74,16 +75,12 @@ class Lexicon:
     @cached_property
     def negators(self) -> frozenset[str]:
         """Words without which a clause negates nothing and says nothing is missing (see clauses._polarity)."""
-        return frozenset({"ne", "n'"}) | self.particles | self.absence
+        return NE | self.particles | self.absence
 
     @cached_property
     def wishes_and_requests(self) -> frozenset[str]:
         """Words without which a clause holds no wish nor request (see clauses._wish_start)."""
         return self.wishes | self.requests
-
-    def concepts_of(self, word: str) -> frozenset[str]:
-        """The concepts a folded word form carries."""
-        return self.forms.get(word, frozenset())
 
 
 # Concepts found in most mails: a frame is anchored on another of its concepts when it has one.
