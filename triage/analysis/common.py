@@ -45,11 +45,13 @@ def requester_text(mail: Mail, rules: Rules) -> RequesterText:
     (the most recent first)."""
     new = f"{mail.subject}\n{mail.new_text}"[:NEW_TEXT_LIMIT]
     own: list[str] = []
+    joined = -1  # the length of "\n".join(own)
     for part in mail.quoted:
-        if sum(map(len, own)) + len(own) > HISTORY_LIMIT:
+        if joined >= HISTORY_LIMIT:
             break  # past the limit: no need to fold the rest of a long thread to ask whose it is
         if is_requesters_own(part, mail, rules):
             own.append(part.text)
+            joined += len(part.text) + 1
     history = "\n".join(own)[:HISTORY_LIMIT]
     return RequesterText(
         new=fold_with_corrections(new, rules.vocabulary, rules.protected, rules.abbreviations),
