@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import Future
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TypedDict
@@ -21,9 +23,13 @@ from .parse import parse_mail
 from .rules import Rules
 from .stages import Analysed, safe_findings
 from .store.batches import in_one_transaction
-from .store.database import Store, lock_requester
+from .store.conversations import senders_in_batch
+from .store.database import Store, lock_requesters
+from .store.dedupe import known_in_batch
 from .store.quarantine import quarantine_in
+from .store.rawcopies import fingerprint
 from .store.recording import Policy, record_in, record_message, requester_key
+from .store.rows import reserve_ids
 
 log = logging.getLogger(__name__)
 
@@ -99,24 +105,40 @@ def record_batch(store: Store, batch: Sequence[Analysed | Future[Analysed]], rul
                  department: str, uidvalidity: int | None, require_verdict: bool) -> list[Outcome]:
     """Record a batch in one transaction, a savepoint per message, in order.
 
-    Each message is taken as its analysis is done (a future of the analysis workers):
-    recording one overlaps analysing the next. Its requester's lock is taken then, in
-    the batch's transaction. A message the pipeline fails on (before or while
-    recording) is rolled back alone and quarantined. A database failure, or workers
-    that cannot analyse at all (WorkerError), end the whole batch, nothing of it kept:
-    its mail stays where it is for the next poll.
+    Once the workers have analysed the whole batch (futures), its requesters' locks are
+    taken and the store is asked once which of its messages it knows; then each message
+    is recorded. A message the pipeline fails on (before or while recording) is rolled
+    back alone and quarantined. A database failure, or workers that cannot analyse at
+    all (WorkerError), end the whole batch, nothing of it kept: its mail stays where it
+    is for the next poll.
     """
     def work(session: Session) -> list[Outcome]:
-        outcomes = []
-        for entry in batch:
-            item = entry.result() if isinstance(entry, Future) else entry
-            if item.mail is not None:
-                lock_requester(session, requester_key(item.raw, item.mail))
-            outcomes.append(_record_one(session, store, item, rules, raw_dir, department, uidvalidity,
-                                        require_verdict))
-        return outcomes
+        items = [entry.result() if isinstance(entry, Future) else entry for entry in batch]
+        with _looked_up_once(session, items, uidvalidity):
+            return [_record_one(session, store, item, rules, raw_dir, department, uidvalidity, require_verdict)
+                    for item in items]
 
     return in_one_transaction(store, work)
+
+
+@contextmanager
+def _looked_up_once(session: Session, items: list[Analysed], uidvalidity: int | None) -> Iterator[None]:
+    """What the store is asked once for a whole batch instead of once per message (each
+    a round trip on PostgreSQL): its requesters' locks, which of its messages are
+    known, which senders have an open case, and ids for the new rows."""
+    mails = [item.mail for item in items if item.mail is not None]
+    lock_requesters(session, [requester_key(item.raw, item.mail) for item in items if item.mail is not None])
+    with (known_in_batch(session, [_key(item) for item in items],
+                         [(mailbox, uidvalidity, item.uid) for item in items
+                          for mailbox in {item.raw.mailbox, item.mail.mailbox if item.mail else None}]),
+          senders_in_batch(session, [mail.sender.address for mail in mails if mail.sender], clock.now())):
+        reserve_ids(session, len(items))
+        yield
+
+
+def _key(item: Analysed) -> str:
+    """The fingerprint the store will look the message up by (quarantine: its bytes')."""
+    return fingerprint(item.raw.data, item.mail) if item.mail is not None else hashlib.sha256(item.raw.data).hexdigest()
 
 
 def _record_one(session: Session, store: Store, item: Analysed, rules: Rules, raw_dir: Path, department: str,

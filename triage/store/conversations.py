@@ -12,6 +12,8 @@ case): the new case is linked to it instead.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -42,6 +44,11 @@ class Thread:
 def find_case(session: Session, mail: Mail, identifiers: tuple[str, ...], nominative: bool, rules: Rules,
               now: datetime) -> Thread:
     """The case this message continues, if any."""
+    sender = mail.sender.address if mail.sender else ""
+    quiet: set[str] | None = session.info.get(_QUIET)
+    without_open_case = quiet is not None and sender in quiet
+    if quiet is not None:
+        quiet.discard(sender)  # whatever this mail does to a case, a later one of the batch asks the store
     thread_ids = [i for i in (mail.in_reply_to, *mail.references) if i]
     if thread_ids:
         reply = session.scalars(_OUR_REPLY, {"ids": thread_ids}).first()
@@ -50,7 +57,6 @@ def find_case(session: Session, mail: Mail, identifiers: tuple[str, ...], nomina
         earlier = session.scalars(_EARLIER_MESSAGE, {"ids": thread_ids}).first()
         if earlier is not None:
             return Thread(earlier.case, f"répond au message {earlier.message_id} du dossier")
-    sender = mail.sender.address if mail.sender else ""
     cited = cited_cases(session, mail)
     for case in cited:
         if sender and case.requester_address == sender:
@@ -62,12 +68,31 @@ def find_case(session: Session, mail: Mail, identifiers: tuple[str, ...], nomina
     linked = cited[0] if cited else None
     if not sender:
         return Thread(None, "pas d'expéditeur", linked)
+    if without_open_case:
+        return Thread(None, "aucun dossier à poursuivre", linked)
     for case in session.scalars(_OPEN_CASES_OF, {"sender": sender, "since": now - SAME_REQUEST_WINDOW}):
         if not identifiers or case.identifier is None or case.identifier in identifiers:
             return Thread(case, f"même expéditeur, dossier ouvert mis à jour le {case.updated_at:%d/%m/%Y}")
     return Thread(None, "aucun dossier à poursuivre", linked)
 
 
+@contextmanager
+def senders_in_batch(session: Session, senders: Iterable[str], now: datetime) -> Iterator[None]:
+    """One look at the store for a batch's senders: those without an open case to
+    continue need no question each (`find_case`). The window is the batch's start's,
+    wider than each message's; under the requesters' locks, only this batch opens
+    their cases."""
+    asked = {sender for sender in senders if sender}
+    busy = set(session.scalars(_SENDERS_WITH_OPEN_CASES, {"senders": sorted(asked),
+                                                         "since": now - SAME_REQUEST_WINDOW}))
+    session.info[_QUIET] = asked - busy
+    try:
+        yield
+    finally:
+        del session.info[_QUIET]
+
+
+_QUIET = "triage.quiet_senders"  # session.info key: senders of the batch with no open case (senders_in_batch)
 # Built once: they run for nearly every message (building a statement costs about what running it does).
 _OUR_REPLY = (select(ReplyRow).where(ReplyRow.outgoing_message_id.in_(bindparam("ids", expanding=True)))
               .order_by(ReplyRow.id.desc()))
@@ -76,6 +101,11 @@ _EARLIER_MESSAGE = (select(MessageRow).where(MessageRow.message_id.in_(bindparam
 _OPEN_CASES_OF = (select(CaseRow).where(CaseRow.requester_address == bindparam("sender"),
                                         CaseRow.status.in_(OPEN_STATUSES), CaseRow.updated_at >= bindparam("since"))
                   .order_by(CaseRow.updated_at.desc()))
+
+
+_SENDERS_WITH_OPEN_CASES = (select(CaseRow.requester_address).distinct()
+                            .where(CaseRow.requester_address.in_(bindparam("senders", expanding=True)),
+                                   CaseRow.status.in_(OPEN_STATUSES), CaseRow.updated_at >= bindparam("since")))
 
 
 def cited_cases(session: Session, mail: Mail) -> list[CaseRow]:

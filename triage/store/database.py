@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -197,5 +197,18 @@ def lock_requester(session: Session, address: str) -> None:
     Two pollers recording two mails of the same burst must not both open a case.
     SQLite needs nothing: BEGIN IMMEDIATE already admits one writer at a time.
     """
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": address.lower()})
+    lock_requesters(session, [address])
+
+
+def lock_requesters(session: Session, addresses: Iterable[str]) -> None:
+    """`lock_requester` for a batch's requesters at once, in one order for every process
+    (by lock number): two pollers never hold one each of two requesters' locks while
+    waiting for the other's."""
+    keys = sorted({address.lower() for address in addresses})
+    if keys and session.get_bind().dialect.name == "postgresql":
+        session.execute(_LOCK_IN_ORDER, {"keys": keys})
+
+
+# The sorted subquery fixes the order in which the outer query takes the locks.
+_LOCK_IN_ORDER = text("SELECT pg_advisory_xact_lock(number) FROM (SELECT DISTINCT hashtext(key) AS number "
+                      "FROM unnest(CAST(:keys AS text[])) AS key ORDER BY number) AS numbers")

@@ -10,11 +10,10 @@ import hashlib
 import uuid
 from collections.abc import Callable
 from datetime import datetime
-from functools import cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Insert, bindparam, insert, select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -31,7 +30,7 @@ from .bounces import bounced_reply, flag_bounce
 from .conversations import Thread, find_case
 from .database import Store, lock_requester
 from .dedupe import already_recorded, duplicate
-from .events import in_bulk, log_event
+from .events import log_event
 from .models import (
     CLOSED,
     NEW,
@@ -39,7 +38,6 @@ from .models import (
     REPLY_SUPERSEDED,
     RESOLVED,
     UNKNOWN_DEPARTMENT,
-    Base,
     CaseRow,
     CounterRow,
     DecisionRow,
@@ -49,6 +47,7 @@ from .models import (
     table,
 )
 from .rawcopies import fingerprint, keep_raw_copy
+from .rows import reserve_ids, write_row, written_together
 
 # What the pipeline hands in: the case's known facts (as stored, or None) → a Decision.
 Policy = Callable[[dict[str, Any] | None], Decision]
@@ -60,6 +59,7 @@ def record_message(store: Store, raw: RawMail, mail: Mail, findings: tuple[Findi
     """Record one message and its consequences, once, in a transaction of its own."""
     with store.transaction() as session:
         lock_requester(session, requester_key(raw, mail))
+        reserve_ids(session, 1)
         return record_in(session, store, raw, mail, findings, policy, rules, raw_dir, now, uidvalidity, uid)
 
 
@@ -80,7 +80,7 @@ def record_in(session: Session, store: Store, raw: RawMail, mail: Mail, findings
     """
     key = fingerprint(raw.data, mail)
     try:
-        with session.begin_nested(), in_bulk(session):
+        with session.begin_nested(), written_together(session):
             seen = already_recorded(session, key, mail.mailbox, uidvalidity, uid)
             if seen is not None:
                 return duplicate(raw.origin, seen)  # and no second raw copy
@@ -153,18 +153,6 @@ def _known_facts(session: Session, case: CaseRow | None) -> dict[str, Any] | Non
     last = session.scalars(select(DecisionRow).where(DecisionRow.case_id == case.id, DecisionRow.action != "ignore")
                            .order_by(DecisionRow.id.desc())).first()
     return last.facts if last is not None else None
-
-
-def write_row(session: Session, row: CaseRow | MessageRow | DecisionRow | ReplyRow) -> None:
-    """INSERT a new row built as an object (kept out of the session), and give it its id."""
-    columns = table(type(row)).c
-    values = {key: value for key, value in vars(row).items() if key in columns}
-    row.id = session.connection().execute(_insert_returning_id(type(row)), values).scalar_one()
-
-
-@cache
-def _insert_returning_id(model: type[Base]) -> Insert:
-    return insert(table(model)).returning(table(model).c.id)
 
 
 def insert_if_absent(session: Session, model: type, **values: object) -> None:
