@@ -11,7 +11,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TypedDict
 
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from . import clock
@@ -28,7 +28,7 @@ from .store.database import Store, lock_requesters
 from .store.dedupe import known_in_batch
 from .store.quarantine import quarantine_in
 from .store.rawcopies import fingerprint
-from .store.recording import Policy, record_in, record_message, requester_key
+from .store.recording import WITHOUT_SAVEPOINTS, Policy, record_in, record_message, requester_key
 from .store.rows import reserve_ids
 
 log = logging.getLogger(__name__)
@@ -101,24 +101,39 @@ def process_one(store: Store, raw: RawMail, rules: Rules, raw_dir: Path, now: da
                           now or clock.now(), uidvalidity=uidvalidity, uid=uid)
 
 
+class _FirstTryFailed(Exception):
+    """A message failed in a batch's first try: the batch is done again, a savepoint each."""
+
+
 def record_batch(store: Store, batch: Sequence[Analysed | Future[Analysed]], rules: Rules, raw_dir: Path,
                  department: str, uidvalidity: int | None, require_verdict: bool) -> list[Outcome]:
-    """Record a batch in one transaction, a savepoint per message, in order.
+    """Record a batch in one transaction, in order, a failing message rolled back alone.
 
     Once the workers have analysed the whole batch (futures), its requesters' locks are
-    taken and the store is asked once which of its messages it knows; then each message
-    is recorded. A message the pipeline fails on (before or while recording) is rolled
-    back alone and quarantined. A database failure, or workers that cannot analyse at
-    all (WorkerError), end the whole batch, nothing of it kept: its mail stays where it
-    is for the next poll.
+    taken and the store is asked once what the batch needs to know; then each message
+    is recorded. The first try goes without savepoints (two round trips a message on
+    PostgreSQL): if any message fails, it is rolled back whole and done again with a
+    savepoint per message, where a message the pipeline fails on (before or while
+    recording) is rolled back alone and quarantined. A database failure, or workers
+    that cannot analyse at all (WorkerError), end the whole batch, nothing of it kept:
+    its mail stays where it is for the next poll.
     """
-    def work(session: Session) -> list[Outcome]:
+    def work(session: Session, first_try: bool) -> list[Outcome]:
         items = [entry.result() if isinstance(entry, Future) else entry for entry in batch]
         with _looked_up_once(session, items, uidvalidity):
-            return [_record_one(session, store, item, rules, raw_dir, department, uidvalidity, require_verdict)
-                    for item in items]
+            session.info[WITHOUT_SAVEPOINTS] = first_try
+            try:
+                return [_record_one(session, store, item, rules, raw_dir, department, uidvalidity, require_verdict,
+                                    first_try) for item in items]
+            finally:
+                del session.info[WITHOUT_SAVEPOINTS]
 
-    return in_one_transaction(store, work)
+    try:
+        return in_one_transaction(store, lambda session: work(session, first_try=True))
+    except _FirstTryFailed as failure:
+        log.info("%s: a message failed in its batch's first try (%s); the batch again, a savepoint each",
+                 failure.args[0], failure.__cause__)
+        return in_one_transaction(store, lambda session: work(session, first_try=False))
 
 
 @contextmanager
@@ -142,7 +157,7 @@ def _key(item: Analysed) -> str:
 
 
 def _record_one(session: Session, store: Store, item: Analysed, rules: Rules, raw_dir: Path, department: str,
-                uidvalidity: int | None, require_verdict: bool) -> Outcome:
+                uidvalidity: int | None, require_verdict: bool, first_try: bool = False) -> Outcome:
     now = clock.now()
     failure = item.failure
     if item.mail is not None:
@@ -150,9 +165,12 @@ def _record_one(session: Session, store: Store, item: Analysed, rules: Rules, ra
             return record_in(session, store, item.raw, item.mail, item.findings,
                              policy_for(item.mail, item.findings, require_verdict), rules, raw_dir, now,
                              uidvalidity, item.uid)
-        except (SQLAlchemyError, StoreError):
-            raise  # the store is down: the batch is rolled back, its mail left where it is
-        except Exception as error:  # noqa: BLE001 - any bug on one message must not stop the others
+        except Exception as error:
+            if isinstance(error, SQLAlchemyError | StoreError) and not isinstance(error, IntegrityError):
+                raise  # the store is down: the batch is rolled back, its mail left where it is
+            if first_try:
+                raise _FirstTryFailed(item.raw.origin) from error
+            # Any bug on one message must not stop the others.
             log.exception("%s: the pipeline failed; quarantined", item.raw.origin)
             failure = f"{type(error).__name__}: {error}"
     return quarantine_in(session, item.raw, failure or "no analysis", department, raw_dir, now, uidvalidity,

@@ -6,7 +6,7 @@ import threading
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import event, func, select, text
 from sqlalchemy.exc import OperationalError
 
 import triage.pipeline
@@ -149,3 +149,35 @@ def test_replies_queued_one_after_another_in_one_batch_leave_one_pending(store, 
     assert [(template, status) for template, status, _ in replies] == [
         ("request_info", "superseded"), ("acknowledge", "superseded"), ("redirect_department", "pending")]
     assert len({reference for _, _, reference in replies}) == 1, "one case"
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_a_batch_of_new_requests_costs_two_statements_a_message_on_postgresql(store, rules, tmp_path):
+    """Each statement is a round trip to the server: a batch asks its questions once
+    (locks, known messages, open cases, ids), then each new request costs its case
+    number and its rows in one statement, with no savepoint when nothing fails. (The
+    first batch also creates the mailbox's row and the year's counter.)"""
+    items = analysed(rules, [request(number) for number in range(1, 22)])
+    batch(store, rules, tmp_path, items[:1])
+    statements: list[str] = []
+    event.listen(store.engine, "before_cursor_execute", lambda *args: statements.append(args[2].split()[0].upper()))
+    outcomes = batch(store, rules, tmp_path, items[1:])
+    assert [o.action for o in outcomes] == ["acknowledge"] * 20
+    assert "SAVEPOINT" not in statements
+    assert len(statements) <= 2 * 20 + 4, statements
+
+
+def test_a_failed_first_try_leaves_no_gap_in_the_case_references(store, rules, tmp_path, monkeypatch):
+    """The batch done again with savepoints numbers its cases as if the first try never ran."""
+    real = triage.store.recording._queue_reply
+
+    def failing_on_three(session, case, message, *args, **kwargs):
+        if message.message_id == "<batch-3@mairie-lamastre.fr>":
+            raise RuntimeError("injected fault")
+        return real(session, case, message, *args, **kwargs)
+
+    monkeypatch.setattr(triage.store.recording, "_queue_reply", failing_on_three)
+    outcomes = batch(store, rules, tmp_path, analysed(rules, [request(1), request(2), request(3), request(4)]))
+    assert [o.quarantined for o in outcomes] == [False, False, True, False]
+    numbers = [int(o.case_reference.rsplit("-", 1)[1]) for o in outcomes]
+    assert numbers == [1, 2, 3, 4]

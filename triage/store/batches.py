@@ -29,12 +29,15 @@ ATTEMPTS = 3
 
 def in_one_transaction(store: Store, work: Callable[[Session], T]) -> T:
     """`work` in one transaction; again if PostgreSQL ended it as a deadlock victim
-    (nothing of it was kept: no decision, no reply)."""
+    (nothing of it was kept: no decision, no reply, no mailbox row)."""
     for attempt in range(1, ATTEMPTS + 1):
         try:
             with store.transaction() as session:
                 return work(session)
-        except OperationalError as error:
+        except BaseException as error:
+            store.mailbox_ids.clear()  # a mailbox row created in what was rolled back is gone
+            if not isinstance(error, OperationalError):
+                raise
             if getattr(error.orig, "sqlstate", None) != DEADLOCK or attempt == ATTEMPTS:
                 raise
             log.warning("batch ended by PostgreSQL to break a deadlock; again (attempt %d)", attempt + 1)

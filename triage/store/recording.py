@@ -49,6 +49,9 @@ from .models import (
 from .rawcopies import fingerprint, keep_raw_copy
 from .rows import reserve_ids, write_row, written_together
 
+# session.info key: a batch's first try, whose every message goes without a savepoint
+# (pipeline.record_batch: any failure has the whole batch done again with them).
+WITHOUT_SAVEPOINTS = "triage.without_savepoints"
 # What the pipeline hands in: the case's known facts (as stored, or None) → a Decision.
 Policy = Callable[[dict[str, Any] | None], Decision]
 
@@ -76,18 +79,16 @@ def record_in(session: Session, store: Store, raw: RawMail, mail: Mail, findings
     The caller holds the requester's lock (`requester_key`). `policy` decides on what
     the case knew (the pipeline's, pure): the store finds the case, asks, and persists
     the answer under that lock, so two pollers never decide on the same case at once.
-    Whatever fails rolls back this message alone; the transaction goes on.
+    Whatever fails rolls back this message alone; the transaction goes on. In a batch's
+    first try (WITHOUT_SAVEPOINTS), no savepoint: whatever fails ends that try.
     """
     key = fingerprint(raw.data, mail)
+    if session.info.get(WITHOUT_SAVEPOINTS):
+        with written_together(session):
+            return _record_new(session, store, raw, mail, findings, policy, rules, raw_dir, now, key, uidvalidity, uid)
     try:
         with session.begin_nested(), written_together(session):
-            seen = already_recorded(session, key, mail.mailbox, uidvalidity, uid)
-            if seen is not None:
-                return duplicate(raw.origin, seen)  # and no second raw copy
-            raw_path, raw_note = keep_raw_copy(raw, mail, raw_dir, now)
-            mailbox_id = _mailbox_id(store, session, mail.mailbox or receiving_mailbox(mail, rules)[0], rules)
-            return _record(session, raw, mail, findings, policy, rules, now, key, raw_path, raw_note, uidvalidity,
-                           uid, mailbox_id)
+            return _record_new(session, store, raw, mail, findings, policy, rules, raw_dir, now, key, uidvalidity, uid)
     except IntegrityError:
         # Another process recorded the same message between our check and insert
         # (PostgreSQL raises once that process has committed: it is there to see).
@@ -95,6 +96,18 @@ def record_in(session: Session, store: Store, raw: RawMail, mail: Mail, findings
         if seen is None:
             raise
         return duplicate(raw.origin, seen)
+
+
+def _record_new(session: Session, store: Store, raw: RawMail, mail: Mail, findings: tuple[Finding, ...],
+                policy: Policy, rules: Rules, raw_dir: Path, now: datetime, key: str, uidvalidity: int | None,
+                uid: int | None) -> Outcome:
+    seen = already_recorded(session, key, mail.mailbox, uidvalidity, uid)
+    if seen is not None:
+        return duplicate(raw.origin, seen)  # and no second raw copy
+    raw_path, raw_note = keep_raw_copy(raw, mail, raw_dir, now)
+    mailbox_id = _mailbox_id(store, session, mail.mailbox or receiving_mailbox(mail, rules)[0], rules)
+    return _record(session, raw, mail, findings, policy, rules, now, key, raw_path, raw_note, uidvalidity, uid,
+                   mailbox_id)
 
 
 def _record(session: Session, raw: RawMail, mail: Mail, findings: tuple[Finding, ...], policy: Policy, rules: Rules,
