@@ -29,7 +29,7 @@ from .store.dedupe import known_in_batch
 from .store.quarantine import quarantine_in
 from .store.rawcopies import fingerprint
 from .store.recording import WITHOUT_SAVEPOINTS, Policy, record_in, record_message, requester_key
-from .store.rows import reserve_ids
+from .store.rows import events_at_batch_end, reserve_ids
 
 log = logging.getLogger(__name__)
 
@@ -140,13 +140,15 @@ def record_batch(store: Store, batch: Sequence[Analysed | Future[Analysed]], rul
 def _looked_up_once(session: Session, items: list[Analysed], uidvalidity: int | None) -> Iterator[None]:
     """What the store is asked once for a whole batch instead of once per message (each
     a round trip on PostgreSQL): its requesters' locks, which of its messages are
-    known, which senders have an open case, and ids for the new rows."""
+    known, which senders have an open case, ids for the new rows; and its events written
+    at its end."""
     mails = [item.mail for item in items if item.mail is not None]
     lock_requesters(session, [requester_key(item.raw, item.mail) for item in items if item.mail is not None])
     with (known_in_batch(session, [_key(item) for item in items],
                          [(mailbox, uidvalidity, item.uid) for item in items
                           for mailbox in {item.raw.mailbox, item.mail.mailbox if item.mail else None}]),
-          senders_in_batch(session, [mail.sender.address for mail in mails if mail.sender], clock.now())):
+          senders_in_batch(session, [mail.sender.address for mail in mails if mail.sender], clock.now()),
+          events_at_batch_end(session)):
         reserve_ids(session, len(items))
         yield
 

@@ -32,11 +32,11 @@ def log_event(session: Session, case: CaseRow | None, message: MessageRow | None
 
 
 @contextmanager
-def in_bulk(session: Session, write: Callable[[list[dict[str, Any]]], None] | None = None) -> Iterator[None]:
-    """The events logged inside, written by one INSERT at the end (or handed to `write`),
-    once their cases and messages have an id (a message's recording logs four or five:
-    as ORM objects they cost more than the message itself). Nothing reads them back
-    before the end; on an error inside, none is written."""
+def in_bulk(session: Session, write: Callable[[list[dict[str, Any]]], None]) -> Iterator[None]:
+    """The events logged inside, handed to `write` as rows of the table at the end, once
+    their cases and messages have an id (a message's recording logs four or five: as ORM
+    objects they cost more than the message itself). Nothing reads them back before the
+    end; on an error inside, none is handed over."""
     pending: list[tuple[CaseRow | None, MessageRow | None, dict[str, Any]]] = []
     session.info[_PENDING] = pending
     try:
@@ -44,10 +44,7 @@ def in_bulk(session: Session, write: Callable[[list[dict[str, Any]]], None] | No
         rows = [{"case_id": case.id if case is not None else None,
                  "message_id": message.id if message is not None else None, **values}
                 for case, message, values in pending]
-        if write is not None:
-            write(rows)
-        elif rows:
-            insert_rows(session, rows)
+        write(rows)
     finally:
         del session.info[_PENDING]
 

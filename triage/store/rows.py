@@ -20,12 +20,13 @@ from typing import Any
 from sqlalchemy import Column, Insert, bindparam, insert, text
 from sqlalchemy.orm import Session
 
-from .events import in_bulk
-from .models import Base, CaseRow, DecisionRow, EventRow, MessageRow, ReplyRow, table
+from .events import in_bulk, insert_rows
+from .models import Base, CaseRow, DecisionRow, MessageRow, ReplyRow, table
 
 NewRow = CaseRow | MessageRow | DecisionRow | ReplyRow
 _RESERVED = "triage.reserved_ids"  # session.info key: ids taken from the sequences, per model
 _PENDING = "triage.pending_rows"  # session.info key: the rows of the message being recorded
+_BATCH_EVENTS = "triage.batch_events"  # session.info key: events written at the batch's end
 _MODELS: tuple[type[NewRow], ...] = (CaseRow, MessageRow, DecisionRow, ReplyRow)
 _NEXT_IDS = text("SELECT " + ", ".join(f"nextval(pg_get_serial_sequence('{table(model).name}', 'id'))"
                                        for model in _MODELS) + " FROM generate_series(1, :count)")
@@ -45,19 +46,41 @@ def reserve_ids(session: Session, messages: int) -> None:
 @contextmanager
 def written_together(session: Session) -> Iterator[None]:
     """The rows (`write_row`) and events (`events.log_event`) of one message's recording,
-    written at the end: in one statement when ids are reserved for each kind of row."""
+    written at the end: the rows in one statement when ids are reserved for each kind;
+    the events then, or with the batch's (`events_at_batch_end`)."""
     reserved: dict[type[NewRow], deque[int]] | None = session.info.get(_RESERVED)
-    if not reserved or not all(reserved.values()):
-        with in_bulk(session):
-            yield
-        return
-    pending: list[tuple[type[NewRow], dict[str, Any]]] = []
-    session.info[_PENDING] = pending
+    pending: list[tuple[type[NewRow], dict[str, Any]]] | None = None
+    if reserved and all(reserved.values()):
+        pending = session.info[_PENDING] = []
+
+    def write(events: list[dict[str, Any]]) -> None:
+        if pending:
+            _write_all(session, pending)
+        later: list[dict[str, Any]] | None = session.info.get(_BATCH_EVENTS)
+        if later is not None:
+            later.extend(events)
+        elif events:
+            insert_rows(session, events)
+
     try:
-        with in_bulk(session, write=lambda events: _write_all(session, pending, events)):
+        with in_bulk(session, write):
             yield
     finally:
-        del session.info[_PENDING]
+        session.info.pop(_PENDING, None)
+
+
+@contextmanager
+def events_at_batch_end(session: Session) -> Iterator[None]:
+    """The events of a batch's recordings written by one INSERT at its end (nothing reads
+    them before): a message rolled back has handed none over."""
+    events: list[dict[str, Any]] = []
+    session.info[_BATCH_EVENTS] = events
+    try:
+        yield
+        if events:
+            insert_rows(session, events)
+    finally:
+        del session.info[_BATCH_EVENTS]
 
 
 def write_row(session: Session, row: NewRow) -> None:
@@ -76,29 +99,18 @@ def write_row(session: Session, row: NewRow) -> None:
         row.id = session.connection().execute(_insert_returning_id(type(row)), values).scalar_one()
 
 
-def _write_all(session: Session, rows: list[tuple[type[NewRow], dict[str, Any]]],
-               events: list[dict[str, Any]]) -> None:
-    if not rows and not events:
-        return
-    shape = (tuple((model, tuple(values)) for model, values in rows), tuple(events[0]) if events else (), len(events))
-    parameters = {f"r{number}_{key}": value for number, values in enumerate([*(v for _, v in rows), *events])
-                  for key, value in values.items()}
-    session.connection().execute(_one_statement(*shape), parameters)
+def _write_all(session: Session, rows: list[tuple[type[NewRow], dict[str, Any]]]) -> None:
+    parameters = {f"r{number}_{key}": value for number, (_, values) in enumerate(rows) for key, value in values.items()}
+    session.connection().execute(_one_statement(tuple((model, tuple(values)) for model, values in rows)), parameters)
 
 
 @cache
-def _one_statement(rows: tuple[tuple[type[Base], tuple[str, ...]], ...], event_keys: tuple[str, ...],
-                   events: int) -> Insert:
-    """One INSERT per row, and one for the events (their ids in the order logged), as
-    siblings in a WITH: built once per shape (bound parameters r<row>_<column>), so
-    SQLAlchemy compiles it once."""
-    def bound(number: int, model: type[Base], keys: tuple[str, ...]) -> dict[str, Any]:
-        return {key: bindparam(f"r{number}_{key}", type_=table(model).c[key].type) for key in keys}
-
-    inserts = [insert(table(model)).values(bound(number, model, keys)) for number, (model, keys) in enumerate(rows)]
-    if events:
-        inserts.append(insert(table(EventRow)).values(
-            [bound(len(rows) + number, EventRow, event_keys) for number in range(events)]))
+def _one_statement(rows: tuple[tuple[type[Base], tuple[str, ...]], ...]) -> Insert:
+    """One INSERT per row, as siblings in a WITH: built once per shape (bound parameters
+    r<row>_<column>), so SQLAlchemy compiles it once."""
+    inserts = [insert(table(model)).values({key: bindparam(f"r{number}_{key}", type_=table(model).c[key].type)
+                                            for key in keys})
+               for number, (model, keys) in enumerate(rows)]
     statement = inserts[-1]
     for number, other in enumerate(inserts[:-1]):
         statement = statement.add_cte(other.cte(f"row_{number}"))
