@@ -4,12 +4,14 @@ that dies or hangs costs exactly its message; one that cannot start keeps the ma
 import logging
 import os
 import signal
+import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
 
+import triage.workers
 from triage.errors import WorkerError
 from triage.models import RawMail
 from triage.stages import analyse_raw
@@ -97,6 +99,27 @@ def test_a_worker_that_cannot_start_leaves_the_mail_for_later(rules):
             broken.submit(corpus(1)[0]).result(60)
     finally:
         broken.close()
+
+
+def test_a_worker_dead_before_reading_its_rules_is_reaped_and_said_so(rules, monkeypatch):
+    """With a pipe smaller than the rules, writing them to a worker that has already
+    exited fails (EPIPE): every time, on a loaded machine or not."""
+    monkeypatch.setattr(triage.workers, "PIPE_SIZE", 4096)
+    started: list[subprocess.Popen] = []
+    real_popen = subprocess.Popen
+
+    def popen(*args, **kwargs):
+        started.append(real_popen(*args, **kwargs))
+        return started[-1]
+
+    monkeypatch.setattr(triage.workers.subprocess, "Popen", popen)
+    broken = AnalysisPool(rules, 1, timeout=5, command=(sys.executable, "-c", "raise SystemExit(5)"))
+    try:
+        with pytest.raises(WorkerError, match=r"could not start \(exit code 5\)"):
+            broken.submit(corpus(1)[0]).result(60)
+    finally:
+        broken.close()
+    assert started and all(process.returncode == 5 for process in started), "every worker started was waited for"
 
 
 def test_what_the_stages_log_in_a_worker_is_logged_by_the_poller(rules, pool, caplog):

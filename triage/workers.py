@@ -137,7 +137,13 @@ class AnalysisPool:
     def _feed(self) -> None:
         """Send queued messages to idle workers, and a small one behind each busy one."""
         while len(self._workers) < self.size and self._queue:
-            self._workers.append(self._start())
+            try:
+                self._workers.append(self._start())
+            except WorkerError as error:  # it died before reading its rules: so would the next
+                log.error("%s", error)
+                while self._queue:
+                    self._queue.popleft().future.set_exception(error)
+                return
         for worker in list(self._workers):
             while self._queue and (not worker.tasks or (len(worker.tasks) == 1 and worker.ready
                                                         and len(self._queue[0].raw.data) < QUEUED_MAX)):
@@ -202,7 +208,11 @@ class AnalysisPool:
                 fcntl.fcntl(pipe, F_SETPIPE_SZ, PIPE_SIZE)
             except OSError:
                 pass  # a smaller pipe: writing a queued message may wait for the worker, no more
-        _write_all(worker.stdin, frame({"rules": self.rules, "level": logging.getLogger().getEffectiveLevel()}))
+        try:
+            _write_all(worker.stdin, frame({"rules": self.rules, "level": logging.getLogger().getEffectiveLevel()}))
+        except OSError:
+            _stop(worker)  # reaped, not left to the garbage collector
+            raise WorkerError(f"an analysis worker could not start ({_exit(worker.process.returncode)})") from None
         return worker
 
     def _shut_down(self) -> None:
