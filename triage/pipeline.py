@@ -6,7 +6,7 @@ import hashlib
 import logging
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TypedDict
@@ -28,7 +28,7 @@ from .store.database import Store, lock_requesters
 from .store.dedupe import known_in_batch
 from .store.quarantine import quarantine_in
 from .store.rawcopies import fingerprint
-from .store.recording import WITHOUT_SAVEPOINTS, Policy, record_in, record_message, requester_key
+from .store.recording import Policy, record_in, record_message, requester_key, without_savepoints
 from .store.rows import events_at_batch_end, reserve_ids
 
 log = logging.getLogger(__name__)
@@ -120,13 +120,10 @@ def record_batch(store: Store, batch: Sequence[Analysed | Future[Analysed]], rul
     """
     def work(session: Session, first_try: bool) -> list[Outcome]:
         items = [entry.result() if isinstance(entry, Future) else entry for entry in batch]
-        with _looked_up_once(session, items, uidvalidity):
-            session.info[WITHOUT_SAVEPOINTS] = first_try
-            try:
-                return [_record_one(session, store, item, rules, raw_dir, department, uidvalidity, require_verdict,
-                                    first_try) for item in items]
-            finally:
-                del session.info[WITHOUT_SAVEPOINTS]
+        with (_looked_up_once(session, items, uidvalidity),
+              without_savepoints(session, len(items)) if first_try else nullcontext()):
+            return [_record_one(session, store, item, rules, raw_dir, department, uidvalidity, require_verdict,
+                                first_try) for item in items]
 
     try:
         return in_one_transaction(store, lambda session: work(session, first_try=True))

@@ -17,7 +17,7 @@ from triage.pipeline import process_one, record_batch
 from triage.stages import Analysed, analyse_raw
 from triage.store.batches import in_one_transaction
 from triage.store.database import open_store
-from triage.store.models import CaseRow, DecisionRow, MessageRow, ReplyRow
+from triage.store.models import CaseRow, CounterRow, DecisionRow, MessageRow, ReplyRow
 
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 
@@ -182,3 +182,19 @@ def test_a_failed_first_try_leaves_no_gap_in_the_case_references(store, rules, t
     assert [o.quarantined for o in outcomes] == [False, False, True, False]
     numbers = [int(o.case_reference.rsplit("-", 1)[1]) for o in outcomes]
     assert numbers == [1, 2, 3, 4]
+
+
+def test_a_batch_gives_back_the_case_numbers_it_did_not_use(store, rules, tmp_path):
+    """A batch's first try takes a block of numbers per department; what it did not use
+    is given back, so the next batch goes on without a gap."""
+    batch(store, rules, tmp_path, analysed(rules, burst()))  # duplicates and replies joining a case
+    later = [analyse_raw(RawMail(request(number), f"imap://{MAILBOX_07}/INBOX;UID={number}", MAILBOX_07), rules,
+                         number) for number in (107, 108)]
+    batch(store, rules, tmp_path, later)
+    with store.transaction() as session:
+        references = session.scalars(select(CaseRow.reference).order_by(CaseRow.id)).all()
+        last = session.scalar(select(CounterRow.last).where(CounterRow.department == "07"))
+    numbers = [int(reference.rsplit("-", 1)[1]) for reference in references]
+    assert len(numbers) < len(burst()) + 2, "some messages of the burst opened no case"
+    assert numbers == list(range(1, len(numbers) + 1))
+    assert last == len(numbers)

@@ -14,6 +14,8 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -212,3 +214,9 @@ def lock_requesters(session: Session, addresses: Iterable[str]) -> None:
 # The sorted subquery fixes the order in which the outer query takes the locks.
 _LOCK_IN_ORDER = text("SELECT pg_advisory_xact_lock(number) FROM (SELECT DISTINCT hashtext(key) AS number "
                       "FROM unnest(CAST(:keys AS text[])) AS key ORDER BY number) AS numbers")
+
+
+def insert_if_absent(session: Session, model: type, **values: object) -> None:
+    """INSERT … ON CONFLICT DO NOTHING: two processes may create the same row at once."""
+    insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    session.execute(insert(model).values(**values).on_conflict_do_nothing())

@@ -15,9 +15,8 @@ from sqlalchemy import CursorResult, or_, select, update
 
 from ..owner import gone
 from ..printable import printable
-from .database import Store
+from .database import Store, insert_if_absent
 from .models import MailboxRow
-from .recording import insert_if_absent
 
 LEASE = timedelta(minutes=10)
 # The longest error text kept: one line on the health page, never a whole traceback.

@@ -17,7 +17,7 @@ from .dedupe import QUARANTINED, already_recorded, duplicate
 from .events import log_event
 from .models import NEEDS_REVIEW, CaseRow, DecisionRow, MailboxRow, MessageRow
 from .rawcopies import keep_raw_copy
-from .recording import next_reference
+from .references import next_reference
 
 
 def record_quarantined(store: Store, raw: RawMail, error: str, department: str, raw_dir: Path, now: datetime,

@@ -8,27 +8,25 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..analysis.authentication import lacks_verdict
 from ..analysis.common import is_ours
 from ..analysis.mailbox import receiving_mailbox
-from ..clock import paris_year
 from ..lifecycle import STATUS_AFTER, reply_for
 from ..models import CheckName, Decision, Finding, Mail, Outcome, RawMail
 from ..rules import Rules
 from .bounces import bounced_reply, flag_bounce
 from .conversations import Thread, find_case
-from .database import Store, lock_requester
+from .database import Store, insert_if_absent, lock_requester
 from .dedupe import already_recorded, duplicate
 from .events import log_event
 from .models import (
@@ -39,19 +37,16 @@ from .models import (
     RESOLVED,
     UNKNOWN_DEPARTMENT,
     CaseRow,
-    CounterRow,
     DecisionRow,
     MailboxRow,
     MessageRow,
     ReplyRow,
-    table,
 )
 from .rawcopies import fingerprint, keep_raw_copy
+from .references import in_blocks, next_reference
 from .rows import reserve_ids, write_row, written_together
 
-# session.info key: a batch's first try, whose every message goes without a savepoint
-# (pipeline.record_batch: any failure has the whole batch done again with them).
-WITHOUT_SAVEPOINTS = "triage.without_savepoints"
+_WITHOUT_SAVEPOINTS = "triage.without_savepoints"  # session.info key (without_savepoints)
 # What the pipeline hands in: the case's known facts (as stored, or None) → a Decision.
 Policy = Callable[[dict[str, Any] | None], Decision]
 
@@ -64,6 +59,19 @@ def record_message(store: Store, raw: RawMail, mail: Mail, findings: tuple[Findi
         lock_requester(session, requester_key(raw, mail))
         reserve_ids(session, 1)
         return record_in(session, store, raw, mail, findings, policy, rules, raw_dir, now, uidvalidity, uid)
+
+
+@contextmanager
+def without_savepoints(session: Session, messages: int) -> Iterator[None]:
+    """A batch's first try: its messages recorded without savepoints, so anything that
+    fails must roll the whole batch back (pipeline.record_batch does it again with
+    them); the case references meanwhile taken in blocks (references.in_blocks)."""
+    session.info[_WITHOUT_SAVEPOINTS] = True
+    try:
+        with in_blocks(session, messages):
+            yield
+    finally:
+        del session.info[_WITHOUT_SAVEPOINTS]
 
 
 def requester_key(raw: RawMail, mail: Mail) -> str:
@@ -80,10 +88,10 @@ def record_in(session: Session, store: Store, raw: RawMail, mail: Mail, findings
     the case knew (the pipeline's, pure): the store finds the case, asks, and persists
     the answer under that lock, so two pollers never decide on the same case at once.
     Whatever fails rolls back this message alone; the transaction goes on. In a batch's
-    first try (WITHOUT_SAVEPOINTS), no savepoint: whatever fails ends that try.
+    first try (`without_savepoints`), no savepoint: whatever fails ends that try.
     """
     key = fingerprint(raw.data, mail)
-    if session.info.get(WITHOUT_SAVEPOINTS):
+    if session.info.get(_WITHOUT_SAVEPOINTS):
         with written_together(session):
             return _record_new(session, store, raw, mail, findings, policy, rules, raw_dir, now, key, uidvalidity, uid)
     try:
@@ -168,12 +176,6 @@ def _known_facts(session: Session, case: CaseRow | None) -> dict[str, Any] | Non
     return last.facts if last is not None else None
 
 
-def insert_if_absent(session: Session, model: type, **values: object) -> None:
-    """INSERT … ON CONFLICT DO NOTHING: two processes may create the same row at once."""
-    insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    session.execute(insert(model).values(**values).on_conflict_do_nothing())
-
-
 def _mailbox_id(store: Store, session: Session, address: str | None, rules: Rules) -> int | None:
     """The id of the mailbox a message arrived in (its row created on first sight)."""
     if not address:
@@ -184,23 +186,6 @@ def _mailbox_id(store: Store, session: Session, address: str | None, rules: Rule
                          department=department.code if department else UNKNOWN_DEPARTMENT)
         store.mailbox_ids[address] = session.scalars(select(MailboxRow.id).where(MailboxRow.address == address)).one()
     return store.mailbox_ids[address]
-
-
-_COUNTER = table(CounterRow).c
-_INCREMENT = (update(table(CounterRow)).where(_COUNTER.department == bindparam("of_department"),
-                                                 _COUNTER.year == bindparam("of_year"))
-              .values(last=_COUNTER.last + 1).returning(_COUNTER.last))
-
-
-def next_reference(session: Session, department: str, now: datetime) -> str:
-    """SPL-PES-07-2026-000123: per department and year (in Paris), never reused."""
-    year = paris_year(now)
-    key = {"of_department": department, "of_year": year}
-    number = session.connection().execute(_INCREMENT, key).scalar()
-    if number is None:  # the year's first case in the department
-        insert_if_absent(session, CounterRow, department=department, year=year, last=0)
-        number = session.connection().execute(_INCREMENT, key).scalar_one()
-    return f"SPL-PES-{department}-{year}-{number:06d}"
 
 
 def _open_case(session: Session, mail: Mail, decision: Decision, now: datetime) -> CaseRow:
