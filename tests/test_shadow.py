@@ -16,6 +16,7 @@ from triage.outbox import Outbox
 from triage.outbox.limits import safety_limit
 from triage.outbox.shadow import CHUNK
 from triage.pipeline import process_one
+from triage.replies import write_dry_run
 from triage.store.models import EventRow, ReplyRow, SuppressionRow
 
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
@@ -117,3 +118,10 @@ def test_the_safety_limits_stop_replies_inside_one_chunk_as_one_reply_at_a_time(
             ("acknowledge", "dry_run"), ("request_info", "suppressed")]
         assert [(r.status, r.last_error, r.next_attempt_at) for r in after if r.status != "dry_run"] == [
             limit for limit in alone if limit is not None]
+
+
+def test_a_dry_run_file_is_written_again_whole_and_its_directory_made(tmp_path):
+    directory = tmp_path / "dry-run" / "2026-03-02"
+    assert write_dry_run(b"a longer first version", directory, "r-1") == directory / "r-1.eml"
+    write_dry_run(b"shorter", directory, "r-1")
+    assert (directory / "r-1.eml").read_bytes() == b"shorter"

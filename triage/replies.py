@@ -7,6 +7,7 @@ a requester can never add a header or markup to what we send.
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -33,6 +34,9 @@ _REPLY_PREFIX = re.compile(r"^\s*((re|tr|fw|fwd|ré|rép|aw|wg)\s*(\[\d+\])?\s*:
 # Printable ASCII, no encoded word (see one_line): a Message-ID is copied into headers.
 _MESSAGE_ID = re.compile(r"<(?![^>]*=\?)[!-;=?-~]{1,250}>")
 _ENCODED_WORD_START = re.compile(r"=\?")
+_BLANK_LINES = re.compile(r"\n{3,}")
+# What Path.write_bytes opened with, without its buffered file object.
+_DRY_RUN_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_CLOEXEC", 0)
 POLICY = SMTP.clone(max_line_length=200)  # fold long subjects less eagerly (reply_mime.MAX_LINE)
 
 
@@ -142,7 +146,9 @@ def render(content: ReplyContent, rules: Rules, templates_dir: str | None = None
 
 def _tidy(text: str) -> str:
     """At most one blank line in a row; the templates' logic leaves some."""
-    return re.sub(r"\n{3,}", "\n\n", text).strip() + "\n"
+    if "\n\n\n" in text:  # most replies have none: no regular expression to run then
+        text = _BLANK_LINES.sub("\n\n", text)
+    return text.strip() + "\n"
 
 
 def reply_bytes(content: ReplyContent, rules: Rules, when: datetime, templates_dir: str | None = None) -> bytes:
@@ -202,8 +208,19 @@ def _by_the_email_package(content: ReplyContent, text: str, html: str, sender_na
 
 
 def write_dry_run(data: bytes, directory: Path, name: str) -> Path:
-    """Shadow mode: the reply as a file instead of a sent mail."""
-    directory.mkdir(parents=True, exist_ok=True)
-    path = directory / f"{name}.eml"
-    path.write_bytes(data)
-    return path
+    """Shadow mode: the reply as a file instead of a sent mail (written again if there)."""
+    path = f"{directory}{os.sep}{name}.eml"
+    try:
+        descriptor = os.open(path, _DRY_RUN_FLAGS, 0o666)
+    except FileNotFoundError:
+        # The day's directory is made by its first reply, not checked for by each
+        # (a replay writes thousands): the mode, as ever, is the umask's.
+        directory.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(path, _DRY_RUN_FLAGS, 0o666)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(descriptor, view):]
+    finally:
+        os.close(descriptor)
+    return Path(path)

@@ -16,19 +16,23 @@ header is folded only at the spaces we put in it.
 from __future__ import annotations
 
 import binascii
-import uuid
+import os
 from email import quoprimime
 from email.charset import Charset
 from email.utils import formataddr
+from functools import lru_cache
 
 MAX_LINE = 200  # the fold and body line limit the EmailMessage version used (SMTP.clone(max_line_length=200))
 _UTF8 = Charset("utf-8")
 
 
+@lru_cache(maxsize=256)
 def address_header(name: str, address: str) -> str:
     """`Name <address>`: a quoted string for ASCII with specials, an encoded word otherwise.
 
     `address` must be plain ASCII (the caller builds the reply the slow way when not).
+    Remembered: every reply of a department has the same sender, and encoding its
+    name ("DDFIP de l'Ardèche") each time cost more than the rest of the headers.
     """
     if not name:
         return address
@@ -69,7 +73,7 @@ def text_part(subtype: str, text: str) -> bytes:
     """A text/* part in UTF-8: 7bit or 8bit when its lines are short, else quoted-printable
     or base64, whichever is shorter on its first lines (the email package's choice)."""
     lines = text.encode("utf-8").splitlines()
-    if max((len(line) for line in lines), default=0) <= MAX_LINE:
+    if max(map(len, lines), default=0) <= MAX_LINE:
         cte = "7bit" if text.isascii() else "8bit"
         body = b"\r\n".join(lines) + b"\r\n"
     else:
@@ -90,7 +94,8 @@ def text_part(subtype: str, text: str) -> bytes:
 
 def alternative(headers: list[str], text: str, html: str) -> bytes:
     """The whole message: our headers, then multipart/alternative (text, then HTML)."""
-    boundary = f"===============spl-pes-{uuid.uuid4().hex}=="
+    # 128 random bits as 32 hex digits, the form uuid4().hex gave, for less work.
+    boundary = f"===============spl-pes-{os.urandom(16).hex()}=="
     head = "\r\n".join([*headers, "MIME-Version: 1.0",
                         f'Content-Type: multipart/alternative; boundary="{boundary}"', "Content-Language: fr"])
     marker = f"--{boundary}\r\n".encode("ascii")

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, selectinload
 
@@ -23,12 +23,15 @@ from ..config import Settings
 from ..replies import write_dry_run
 from ..rules import Rules
 from ..store.database import Store
-from ..store.models import REPLY_DRY_RUN, REPLY_FAILED, REPLY_PENDING, DecisionRow, MessageRow, ReplyRow
+from ..store.models import REPLY_DRY_RUN, REPLY_FAILED, REPLY_PENDING, DecisionRow, MessageRow, ReplyRow, table
 from . import compose, state
 
 log = logging.getLogger(__name__)
 CHUNK = 50
 ANSWERED = (MessageRow.subject, MessageRow.message_id, MessageRow.references, MessageRow.received_at)
+_REPLIES = table(ReplyRow)
+_WRITTEN = (update(_REPLIES).where(_REPLIES.c.id == bindparam("reply_id"))
+            .values(status=REPLY_DRY_RUN, subject=bindparam("reply_subject")))
 # Applies the safety limits to a chunk's replies in the session; the ids of those they
 # stopped (and counts them).
 HeldByLimits = Callable[[Session, list[ReplyRow], datetime], set[int]]
@@ -43,22 +46,31 @@ def write_due(store: Store, settings: Settings, rules: Rules, reply_ids: list[in
             replies = _claim_chunk(session, reply_ids[start:start + CHUNK])
             stopped = held(session, replies, now) if replies else set()
             events: list[tuple[int, str, str]] = []
+            done: list[dict[str, object]] = []
             for reply in (reply for reply in replies if reply.id not in stopped):
                 # No savepoint: nothing of a reply changes in the store before it is built and written.
+                subject = None
                 try:
-                    reply.subject, data = compose.reply_data(session, reply, settings, rules, now)
+                    subject, data = compose.reply_data(session, reply, settings, rules, now)
                     path = write_dry_run(data, directory, f"{reply.case.reference}-{reply.id}-{reply.template}")
-                    reply.status = REPLY_DRY_RUN
+                    done.append({"reply_id": reply.id, "reply_subject": subject})
                     events.append((reply.case_id, "reply_dry_run", f"{reply.template} écrite dans {path}"))
-                    written += 1
                 except SQLAlchemyError:
                     raise  # the store is down: every reply of the chunk waits
                 except Exception as error:  # noqa: BLE001 - one unbuildable reply must not block the others
                     log.exception("reply %s could not be built", reply.id)
                     reason = f"réponse impossible à construire : {type(error).__name__}: {error}"
+                    if subject is not None:
+                        reply.subject = subject
                     reply.status, reply.last_error = REPLY_FAILED, reason[:1000]
                     events.append((reply.case_id, "reply_failed", f"{reply.template} à {reply.recipient} : {reason}"))
                     errors.append(reason)
+            if done:
+                # One UPDATE for the chunk's written replies, on the table: as changes to ORM
+                # objects, the unit of work's flush cost more than building the replies. Nothing
+                # reads these objects' status or subject again before the commit.
+                session.execute(_WRITTEN, done)
+                written += len(done)
             if events:
                 state.add_events(session, now, events)
     return written, errors

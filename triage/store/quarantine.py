@@ -35,7 +35,7 @@ def quarantine_in(session: Session, raw: RawMail, error: str, department: str, r
     Only the bytes are trusted here: whatever failed must not fail again.
     """
     key = hashlib.sha256(raw.data).hexdigest()
-    raw_path, raw_note = keep_raw_copy(raw, Mail(origin=raw.origin, sender=None), raw_dir, now)
+    raw_path, raw_note = keep_raw_copy(raw, Mail(origin=raw.origin, sender=None), raw_dir, now, key)
     try:
         with session.begin_nested():
             seen = already_recorded(session, key, raw.mailbox, uidvalidity, uid)
