@@ -112,14 +112,15 @@ def _record_new(session: Session, store: Store, raw: RawMail, mail: Mail, findin
     seen = already_recorded(session, key, mail.mailbox, uidvalidity, uid)
     if seen is not None:
         return duplicate(raw.origin, seen)  # and no second raw copy
-    raw_path, raw_note = keep_raw_copy(raw, mail, raw_dir, now)
+    digest = hashlib.sha256(raw.data).hexdigest()
+    raw_path, raw_note = keep_raw_copy(raw, mail, raw_dir, now, digest)
     mailbox_id = _mailbox_id(store, session, mail.mailbox or receiving_mailbox(mail, rules)[0], rules)
-    return _record(session, raw, mail, findings, policy, rules, now, key, raw_path, raw_note, uidvalidity, uid,
-                   mailbox_id)
+    return _record(session, raw, mail, findings, policy, rules, now, key, digest, raw_path, raw_note, uidvalidity,
+                   uid, mailbox_id)
 
 
 def _record(session: Session, raw: RawMail, mail: Mail, findings: tuple[Finding, ...], policy: Policy, rules: Rules,
-            now: datetime, key: str, raw_path: str | None, raw_note: str, uidvalidity: int | None,
+            now: datetime, key: str, digest: str, raw_path: str | None, raw_note: str, uidvalidity: int | None,
             uid: int | None, mailbox_id: int | None) -> Outcome:
     identifiers = tuple(f.value for f in findings if f.check == CheckName.IDENTIFIER and f.hit)
     nominative = any(f.check == CheckName.NOMINATIVE and f.hit for f in findings)
@@ -139,7 +140,7 @@ def _record(session: Session, raw: RawMail, mail: Mail, findings: tuple[Finding,
     # INSERTs (write_row): the unit of work's flush cost more than the rows themselves.
     message = MessageRow(
         mailbox_id=mailbox_id, uidvalidity=uidvalidity, uid=uid, fingerprint=key,
-        sha256=hashlib.sha256(raw.data).hexdigest(), message_id=mail.message_id, in_reply_to=mail.in_reply_to,
+        sha256=digest, message_id=mail.message_id, in_reply_to=mail.in_reply_to,
         references=list(mail.references), origin=raw.origin, received_at=now, sent_at=mail.date,
         sender=mail.sender.address if mail.sender else "", sender_name=mail.sender.name if mail.sender else "",
         subject=mail.subject, new_text=mail.new_text,
