@@ -64,6 +64,20 @@ def test_a_reply_that_cannot_be_built_fails_alone_in_shadow_mode(store, rules, t
         assert kinds.count("reply_failed") == 1 and kinds.count("reply_dry_run") == 2
 
 
+def test_a_reply_whose_file_cannot_be_written_fails_alone(store, rules, tmp_path):
+    """The files are written by threads: a write that fails there fails its reply, once."""
+    queue_replies(store, rules, tmp_path, 3)
+    with store.transaction() as session:
+        second = session.scalars(select(ReplyRow).order_by(ReplyRow.id)).all()[1]
+        blocked = f"{second.case.reference}-{second.id}-{second.template}.eml"
+    directory = tmp_path / "dry-run" / f"{NOW:%Y-%m-%d}"
+    (directory / blocked).mkdir(parents=True)  # a directory where its file should go
+    report = Outbox(store, Settings(data_dir=tmp_path, database_url="unused"), rules, dry_run=True).flush(NOW)
+    assert (report.dry_run, report.failed) == (2, 1)
+    assert "IsADirectoryError" in report.errors[0]
+    assert statuses(store) == ["dry_run", "failed", "dry_run"]
+
+
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 def test_a_reply_another_poller_is_writing_is_left_to_it(store, rules, tmp_path):
     queue_replies(store, rules, tmp_path, 3)

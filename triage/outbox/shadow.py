@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
 
@@ -28,6 +29,7 @@ from . import compose, state
 
 log = logging.getLogger(__name__)
 CHUNK = 50
+WRITERS = 2  # threads writing the files of a chunk
 ANSWERED = (MessageRow.subject, MessageRow.message_id, MessageRow.references, MessageRow.received_at)
 _REPLIES = table(ReplyRow)
 _WRITTEN = (update(_REPLIES).where(_REPLIES.c.id == bindparam("reply_id"))
@@ -39,41 +41,59 @@ HeldByLimits = Callable[[Session, list[ReplyRow], datetime], set[int]]
 
 def write_due(store: Store, settings: Settings, rules: Rules, reply_ids: list[int], now: datetime, directory: Path,
               held: HeldByLimits) -> tuple[int, list[str]]:
-    """Write each due reply to `directory`; (replies written, errors of those that could not be built)."""
+    """Write each due reply to `directory`; (replies written, errors of those that could not be built).
+
+    The files are written by threads while the next replies are built: creating a file
+    is kernel work (about half a millisecond here) that holds no lock of Python's. A
+    chunk is committed once its files are all written (or failed)."""
     written, errors = 0, []
-    for start in range(0, len(reply_ids), CHUNK):
-        with store.transaction() as session:
-            replies = _claim_chunk(session, reply_ids[start:start + CHUNK])
-            stopped = held(session, replies, now) if replies else set()
-            events: list[tuple[int, str, str]] = []
-            done: list[dict[str, object]] = []
-            for reply in (reply for reply in replies if reply.id not in stopped):
-                # No savepoint: nothing of a reply changes in the store before it is built and written.
-                subject = None
-                try:
-                    subject, data = compose.reply_data(session, reply, settings, rules, now)
-                    path = write_dry_run(data, directory, f"{reply.case.reference}-{reply.id}-{reply.template}")
+    with ThreadPoolExecutor(WRITERS, thread_name_prefix="dry-run-writer") as writers:
+        for start in range(0, len(reply_ids), CHUNK):
+            with store.transaction() as session:
+                replies = _claim_chunk(session, reply_ids[start:start + CHUNK])
+                stopped = held(session, replies, now) if replies else set()
+                events: list[tuple[int, str, str]] = []
+                done: list[dict[str, object]] = []
+                writing: list[tuple[ReplyRow, str, Future[Path]]] = []
+                for reply in (reply for reply in replies if reply.id not in stopped):
+                    # No savepoint: nothing of a reply changes in the store before it is built and written.
+                    try:
+                        subject, data = compose.reply_data(session, reply, settings, rules, now)
+                    except SQLAlchemyError:
+                        raise  # the store is down: every reply of the chunk waits
+                    except Exception as error:  # noqa: BLE001 - one unbuildable reply must not block the others
+                        errors.append(_failed(reply, None, error, events))
+                        continue
+                    name = f"{reply.case.reference}-{reply.id}-{reply.template}"
+                    writing.append((reply, subject, writers.submit(write_dry_run, data, directory, name)))
+                for reply, subject, file in writing:
+                    try:
+                        path = file.result()
+                    except Exception as error:  # noqa: BLE001 - a file that cannot be written fails its reply alone
+                        errors.append(_failed(reply, subject, error, events))
+                        continue
                     done.append({"reply_id": reply.id, "reply_subject": subject})
                     events.append((reply.case_id, "reply_dry_run", f"{reply.template} écrite dans {path}"))
-                except SQLAlchemyError:
-                    raise  # the store is down: every reply of the chunk waits
-                except Exception as error:  # noqa: BLE001 - one unbuildable reply must not block the others
-                    log.exception("reply %s could not be built", reply.id)
-                    reason = f"réponse impossible à construire : {type(error).__name__}: {error}"
-                    if subject is not None:
-                        reply.subject = subject
-                    reply.status, reply.last_error = REPLY_FAILED, reason[:1000]
-                    events.append((reply.case_id, "reply_failed", f"{reply.template} à {reply.recipient} : {reason}"))
-                    errors.append(reason)
-            if done:
-                # One UPDATE for the chunk's written replies, on the table: as changes to ORM
-                # objects, the unit of work's flush cost more than building the replies. Nothing
-                # reads these objects' status or subject again before the commit.
-                session.execute(_WRITTEN, done)
-                written += len(done)
-            if events:
-                state.add_events(session, now, events)
+                if done:
+                    # One UPDATE for the chunk's written replies, on the table: as changes to ORM
+                    # objects, the unit of work's flush cost more than building the replies. Nothing
+                    # reads these objects' status or subject again before the commit.
+                    session.execute(_WRITTEN, done)
+                    written += len(done)
+                if events:
+                    state.add_events(session, now, events)
     return written, errors
+
+
+def _failed(reply: ReplyRow, subject: str | None, error: Exception, events: list[tuple[int, str, str]]) -> str:
+    """Mark a reply that could not be built or written as failed; the reason (French)."""
+    log.error("reply %s could not be built", reply.id, exc_info=error)
+    reason = f"réponse impossible à construire : {type(error).__name__}: {error}"
+    if subject is not None:
+        reply.subject = subject
+    reply.status, reply.last_error = REPLY_FAILED, reason[:1000]
+    events.append((reply.case_id, "reply_failed", f"{reply.template} à {reply.recipient} : {reason}"))
+    return reason
 
 
 def _claim_chunk(session: Session, reply_ids: list[int]) -> list[ReplyRow]:
