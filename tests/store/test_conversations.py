@@ -7,9 +7,10 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from triage import agent_view
-from triage.models import RawMail
+from triage.models import Mail, QuotedPart, RawMail
 from triage.pipeline import process_one
 from triage.store import casework
+from triage.store.conversations import cited_cases
 from triage.store.models import CaseRow, MessageRow, ReplyRow
 
 CONVERSATIONS = Path(__file__).resolve().parents[1] / "conversations"
@@ -171,3 +172,17 @@ def test_a_reply_after_closure_reopens_the_case(store, rules, tmp_path):
     kinds = [e.kind for e in case.events]
     assert kinds.index("resolved") < kinds.index("reopened")
     assert replies == ["acknowledge", "resolved", "acknowledge"]
+
+
+def test_a_reference_is_read_in_any_case_in_the_text_and_the_quoted_history(store, rules, tmp_path):
+    """cited_cases skips texts without "pl-pe" before its regular expression: that test
+    must keep every spelling the expression reads (case is free)."""
+    talk = Conversation("relance_apres_cloture", store, rules, tmp_path)
+    reference = talk.play(0).case_reference
+    odd = "".join(c.lower() if i % 2 else c.upper() for i, c in enumerate(reference))  # sPl-pEs-…
+    quoted = (QuotedPart("reply", "DDFIP", f"Votre dossier : {odd}"),)
+    with store.transaction() as session:
+        for mail in (Mail(origin="new", sender=None, new_text=f"au sujet de {odd.lower()}"),
+                     Mail(origin="quoted", sender=None, quoted=quoted)):
+            assert [case.reference for case in cited_cases(session, mail)] == [reference], mail.origin
+        assert cited_cases(session, Mail(origin="none", sender=None, new_text=reference.replace("-PES", "-PXS"))) == []
