@@ -6,7 +6,8 @@ decision, reply and events cost five of them. There, the ids are taken from the
 sequences beforehand (a batch's worth in one query, `reserve_ids`), so the rows no
 longer wait for each other's ids and go in one statement (sibling INSERTs in a WITH:
 the foreign keys are checked at its end). Elsewhere (SQLite, no round trip) each row
-is an INSERT as it comes, and the events one INSERT at the end.
+is an INSERT as it comes. The events go in one INSERT: the batch's, at its end
+(`events_at_batch_end`), else the message's.
 """
 
 from __future__ import annotations
