@@ -22,6 +22,7 @@ from typing import TypedDict
 
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from .descriptors import write_all
 from .reply_mime import address_header, alternative, folded, text_header
 from .rules import Rules, shipped_dir
 from .wording import KIND
@@ -218,9 +219,7 @@ def write_dry_run(data: bytes, directory: Path, name: str) -> Path:
         directory.mkdir(parents=True, exist_ok=True)
         descriptor = os.open(path, _DRY_RUN_FLAGS, 0o666)
     try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(descriptor, view):]
+        write_all(descriptor, data)
     finally:
         os.close(descriptor)
     return Path(path)

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import wait
 from typing import Any, cast
 
+from .descriptors import write_all
 from .errors import WorkerError
 from .models import Finding, Mail, RawMail
 from .rules import Rules
@@ -152,7 +153,7 @@ class AnalysisPool:
                     worker.since = time.monotonic()
                 worker.tasks.append(task)
                 try:
-                    _write_all(worker.stdin, frame(task.raw))
+                    write_all(worker.stdin, frame(task.raw))
                 except OSError:
                     # It died: what was just written goes back to the queue. Busy, it died
                     # on the message at hand, which the end of its output fails (_answer):
@@ -209,7 +210,7 @@ class AnalysisPool:
             except OSError:
                 pass  # a smaller pipe: writing a queued message may wait for the worker, no more
         try:
-            _write_all(worker.stdin, frame({"rules": self.rules, "level": logging.getLogger().getEffectiveLevel()}))
+            write_all(worker.stdin, frame({"rules": self.rules, "level": logging.getLogger().getEffectiveLevel()}))
         except OSError:
             _stop(worker)  # reaped, not left to the garbage collector
             raise WorkerError(f"an analysis worker could not start ({_exit(worker.process.returncode)})") from None
@@ -244,10 +245,6 @@ def _stop(worker: _Worker, gently: bool = False) -> None:
         worker.process.wait()
 
 
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view):]
 
 
 def _read_exactly(fd: int, size: int) -> bytes | None:

@@ -9,6 +9,7 @@ import os
 from datetime import datetime
 from pathlib import Path
 
+from ..descriptors import write_all
 from ..models import Mail, RawMail
 
 # The month directories this process has made or found, so that a copy costs no
@@ -76,9 +77,7 @@ def _write_new(directory: str, path: str, data: bytes) -> None:
             continue  # left by a crashed process that had our pid: take the next name
     try:
         try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(descriptor, view):]
+            write_all(descriptor, data)
         finally:
             os.close(descriptor)
         os.replace(partial, path)
