@@ -74,7 +74,11 @@ class ReplyContent:
 
 @lru_cache(maxsize=8)
 def environment(templates_dir: str | None) -> Environment:
-    """Templates: a deployment's directory first, then the shipped ones."""
+    """Templates: a deployment's directory first, then the shipped ones.
+
+    Read once per process, like the rules: Jinja's default checks every template file's
+    date at each reply (a backlog's thousands of replies: a stat per template each).
+    """
     paths = [templates_dir] if templates_dir else []
     paths.append(str(shipped_dir("templates")))
     return Environment(
@@ -82,6 +86,7 @@ def environment(templates_dir: str | None) -> Environment:
         undefined=StrictUndefined,
         autoescape=select_autoescape(enabled_extensions=("html.j2",), default_for_string=False),
         keep_trailing_newline=True,
+        auto_reload=False,
     )
 
 

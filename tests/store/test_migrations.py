@@ -3,11 +3,13 @@
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
 
 from triage.errors import StoreError
-from triage.store.database import current_revision, downgrade, head_revision, make_engine, open_store, upgrade
+from triage.store.database import SCHEMA_VERSION, current_revision, make_engine, open_store
 from triage.store.models import Base
+from triage.store.schema import MIGRATIONS, downgrade, head_revision, upgrade
 
 TABLES = {"mailboxes", "messages", "decisions", "cases", "replies", "events", "counters"}
 
@@ -26,6 +28,42 @@ def test_an_empty_database_upgrades_to_head_and_downgrades_to_nothing(database_u
         assert current_revision(engine) == head_revision()
     finally:
         engine.dispose()
+
+
+def test_the_version_the_code_needs_is_the_newest_migration():
+    """database.SCHEMA_VERSION is written by hand (so that opening a store needs no
+    Alembic): a new migration must move it too."""
+    assert SCHEMA_VERSION == head_revision()
+
+
+def test_the_version_is_read_as_alembic_reads_it_at_every_revision(database_url):
+    engine = make_engine(database_url)
+    try:
+        script = ScriptDirectory(str(MIGRATIONS))
+        revisions = [r.revision for r in reversed(list(script.walk_revisions()))]
+        assert len(revisions) >= 6
+        for revision in revisions:
+            upgrade(engine, revision)
+            with engine.connect() as connection:
+                assert current_revision(engine) == MigrationContext.configure(connection).get_current_revision()
+            assert current_revision(engine) == revision
+    finally:
+        engine.dispose()
+
+
+def test_opening_a_current_store_imports_no_alembic(database_url):
+    """Alembic costs an idle poll more than its IMAP work: needed only to create a schema."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    open_store(database_url).dispose()  # created here: the process below finds it current
+    code = ("import sys; from triage.store.database import open_store; import triage.cli; "
+            "open_store(sys.argv[1]).dispose(); print(sorted(m for m in sys.modules if m.startswith('alembic')))")
+    done = subprocess.run([sys.executable, "-c", code, database_url], capture_output=True, text=True, timeout=120,
+                          cwd=Path(__file__).resolve().parents[2])
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
 
 
 def test_the_migrations_build_exactly_the_models(database_url):

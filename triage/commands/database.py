@@ -8,12 +8,14 @@ import argparse
 
 from .. import clock
 from ..store import casework
-from ..store.database import current_revision, head_revision, make_engine, upgrade
+from ..store.database import current_revision, make_engine
 from . import command_session, settings_of
 
 
 def run_db_upgrade(args: argparse.Namespace) -> int:
     """`triage db upgrade`."""
+    from ..store.schema import upgrade  # Alembic: imported by the commands that need it, not by every command
+
     engine = make_engine(settings_of(args).database_url)
     try:
         before = current_revision(engine)
@@ -26,6 +28,8 @@ def run_db_upgrade(args: argparse.Namespace) -> int:
 
 def run_db_status(args: argparse.Namespace) -> int:
     """`triage db status`: exit 1 when the store needs an upgrade."""
+    from ..store.schema import head_revision
+
     engine = make_engine(settings_of(args).database_url)
     try:
         current, head = current_revision(engine), head_revision()

@@ -9,10 +9,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -23,7 +19,9 @@ from sqlalchemy.pool import ConnectionPoolEntry
 
 from ..errors import StoreError
 
-MIGRATIONS = Path(__file__).parent / "migrations"
+# The schema version this code needs: the newest of migrations/versions/ (a test checks
+# that they agree). Known without Alembic: a current store opens without importing it.
+SCHEMA_VERSION = "0006"
 
 
 POSTGRES_TIMEOUTS = {"connect_timeout": 10, "keepalives": 1, "keepalives_idle": 30, "keepalives_interval": 10,
@@ -81,36 +79,18 @@ def _enable_wal(cursor: sqlite3.Cursor) -> None:
             time.sleep(0.05)
 
 
-def alembic_config(engine: Engine) -> Config:
-    """Alembic configured in code: no alembic.ini to ship or find."""
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    config.attributes["engine"] = engine
-    return config
-
-
-def head_revision() -> str:
-    """The schema version this code needs."""
-    head = ScriptDirectory(str(MIGRATIONS)).get_current_head()
-    if head is None:  # an installation without its migrations (a wheel that left them out)
-        raise StoreError(f"no schema migrations in {MIGRATIONS}")
-    return head
-
-
 def current_revision(engine: Engine) -> str | None:
     """The schema version of the database (None: never migrated)."""
     with engine.connect() as connection:
-        return MigrationContext.configure(connection).get_current_revision()
+        return _version_of(connection)
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Migrate the database up to a revision."""
-    command.upgrade(alembic_config(engine), revision)
-
-
-def downgrade(engine: Engine, revision: str) -> None:
-    """Migrate the database down to a revision ("base": nothing left)."""
-    command.downgrade(alembic_config(engine), revision)
+def _version_of(connection: Connection) -> str | None:
+    """What Alembic's version table says, read as Alembic reads it (one row)."""
+    if not inspect(connection).has_table("alembic_version"):
+        return None
+    version = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    return str(version) if version is not None else None
 
 
 @dataclass
@@ -154,10 +134,9 @@ def open_store(url: str, *, create: bool = True) -> Store:
     engine = make_engine(url)
     try:
         current = _create_schema_if_empty(engine) if create else current_revision(engine)
-        head = head_revision()
-        if current != head:
+        if current != SCHEMA_VERSION:
             raise StoreError(
-                f"the database schema is at {current or 'none'}, this version of triage needs {head}: "
+                f"the database schema is at {current or 'none'}, this version of triage needs {SCHEMA_VERSION}: "
                 f"back it up, then run `triage db upgrade`"
             )
     except OperationalError as error:
@@ -182,15 +161,15 @@ def _create_schema_if_empty(engine: Engine) -> str | None:
     with engine.begin() as connection:
         if connection.dialect.name == "postgresql":
             connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _SCHEMA_LOCK})
-        current = MigrationContext.configure(connection).get_current_revision()
+        current = _version_of(connection)
         if current is not None:
             return current
         if inspect(connection).get_table_names():
             raise StoreError("the database has tables that triage did not create: use an empty database")
-        config = alembic_config(engine)
-        config.attributes["connection"] = connection
-        command.upgrade(config, "head")
-        return MigrationContext.configure(connection).get_current_revision()
+        from . import schema  # Alembic, only when there is a schema to create
+
+        schema.upgrade(engine, "head", connection)
+        return _version_of(connection)
 
 
 def lock_requester(session: Session, address: str) -> None:
