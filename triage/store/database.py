@@ -21,7 +21,7 @@ from ..errors import StoreError
 
 # The schema version this code needs: the newest of migrations/versions/ (a test checks
 # that they agree). Known without Alembic: a current store opens without importing it.
-SCHEMA_VERSION = "0006"
+SCHEMA_VERSION = "0007"
 
 
 POSTGRES_TIMEOUTS = {"connect_timeout": 10, "keepalives": 1, "keepalives_idle": 30, "keepalives_interval": 10,
