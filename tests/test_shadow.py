@@ -57,7 +57,7 @@ def test_a_reply_that_cannot_be_built_fails_alone_in_shadow_mode(store, rules, t
     monkeypatch.setattr(triage.outbox.compose, "reply_bytes", fragile)
     report = Outbox(store, Settings(data_dir=tmp_path, database_url="unused"), rules, dry_run=True).flush(NOW)
     assert (report.dry_run, report.failed) == (2, 1)
-    assert "a template bug" in report.errors[0]
+    assert "a template bug" in report.errors[0] and report.errors[0].startswith("réponse impossible à construire")
     assert statuses(store) == ["dry_run", "failed", "dry_run"]
     with store.transaction() as session:
         kinds = session.scalars(select(EventRow.kind).where(EventRow.kind.like("reply_%")).order_by(EventRow.id)).all()
@@ -75,6 +75,7 @@ def test_a_reply_whose_file_cannot_be_written_fails_alone(store, rules, tmp_path
     report = Outbox(store, Settings(data_dir=tmp_path, database_url="unused"), rules, dry_run=True).flush(NOW)
     assert (report.dry_run, report.failed) == (2, 1)
     assert "IsADirectoryError" in report.errors[0]
+    assert report.errors[0].startswith("fichier de la réponse impossible à écrire")  # it was built
     assert statuses(store) == ["dry_run", "failed", "dry_run"]
 
 

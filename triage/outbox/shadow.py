@@ -62,7 +62,7 @@ def write_due(store: Store, settings: Settings, rules: Rules, reply_ids: list[in
                     except SQLAlchemyError:
                         raise  # the store is down: every reply of the chunk waits
                     except Exception as error:  # noqa: BLE001 - one unbuildable reply must not block the others
-                        errors.append(_failed(reply, None, error, events))
+                        errors.append(_failed(reply, None, error, events, "réponse impossible à construire"))
                         continue
                     name = f"{reply.case.reference}-{reply.id}-{reply.template}"
                     writing.append((reply, subject, writers.submit(write_dry_run, data, directory, name)))
@@ -70,7 +70,7 @@ def write_due(store: Store, settings: Settings, rules: Rules, reply_ids: list[in
                     try:
                         path = file.result()
                     except Exception as error:  # noqa: BLE001 - a file that cannot be written fails its reply alone
-                        errors.append(_failed(reply, subject, error, events))
+                        errors.append(_failed(reply, subject, error, events, "fichier de la réponse impossible à écrire"))
                         continue
                     done.append({"reply_id": reply.id, "reply_subject": subject})
                     events.append((reply.case_id, "reply_dry_run", f"{reply.template} écrite dans {path}"))
@@ -85,10 +85,11 @@ def write_due(store: Store, settings: Settings, rules: Rules, reply_ids: list[in
     return written, errors
 
 
-def _failed(reply: ReplyRow, subject: str | None, error: Exception, events: list[tuple[int, str, str]]) -> str:
-    """Mark a reply that could not be built or written as failed; the reason (French)."""
-    log.error("reply %s could not be built", reply.id, exc_info=error)
-    reason = f"réponse impossible à construire : {type(error).__name__}: {error}"
+def _failed(reply: ReplyRow, subject: str | None, error: Exception, events: list[tuple[int, str, str]],
+            what: str) -> str:
+    """Mark a reply that could not be built or written as failed; the reason (French: `what` failed)."""
+    log.error("reply %s: %s", reply.id, "not built" if subject is None else "file not written", exc_info=error)
+    reason = f"{what} : {type(error).__name__}: {error}"
     if subject is not None:
         reply.subject = subject
     reply.status, reply.last_error = REPLY_FAILED, reason[:1000]
