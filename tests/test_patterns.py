@@ -67,3 +67,30 @@ def test_the_history_markers_start_with_the_characters_their_shortcut_lets_throu
             starts = first_characters(branch.removeprefix("^"))
             if starts is not None:  # a pattern whose start is not a few characters is kept by "@" / "<"
                 assert set(starts) - {" "} <= history._MARKER_STARTS, (marker.pattern, starts)
+
+
+def test_match_spans_are_the_spans_finditer_finds(rules):
+    from triage.patterns import _span_scan, match_spans
+
+    values = [getattr(rules, field.name) for field in fields(rules)]
+    patterns = [p for value in values for p in (value if isinstance(value, tuple) else (value,))
+                if hasattr(p, "finditer") and hasattr(p, "pattern")]
+    assert _span_scan(rules.clause_separators.pattern, rules.clause_separators.flags) is not None  # the scan is in use
+    words = ("mon mot de passe est : Soleil2024 le mdp provisoire expire pas jamais ne n' compte bloque. mais jamais "
+             "car carte et que etque ou bien oubien puisque puis [ - _ xt @ mairie 07000 ! ? , \n\n no-reply re:").split(" ")
+    rng = random.Random(11)
+    for _ in range(300):
+        text = "".join(rng.choice(words) + rng.choice([" ", "  ", "", "\n", "\n\n", ". ", "\u00a0"]) for _ in range(40))
+        for pattern in patterns:
+            assert match_spans(pattern, text) == [m.span() for m in pattern.finditer(text)], pattern.pattern
+
+
+@pytest.mark.parametrize("pattern", [r"(a)b|\1c", r"(?i)mais", r"a|\bmais\b|b+"])
+def test_match_spans_of_patterns_the_scan_cannot_take_or_must_keep_groups(pattern):
+    from triage.patterns import match_spans
+
+    text = "abab Mais mais bbb ac jamais maison"
+    compiled = re.compile(pattern)
+    assert match_spans(compiled, text) == [m.span() for m in compiled.finditer(text)]
+    flagged = re.compile(pattern, re.IGNORECASE)
+    assert match_spans(flagged, text) == [m.span() for m in flagged.finditer(text)]

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 
-from ..patterns import RulePattern
+from ..patterns import RulePattern, match_spans
 from ..textnorm import Folded
 from .lexicon import NE, Lexicon
 
@@ -69,7 +69,7 @@ def clauses(text: Folded, separators: RulePattern, lexicon: Lexicon) -> tuple[Cl
     found: list[Clause] = []
     start, new_sentence, end = 0, True, len(text.text)
     before: tuple[list[str], bool] = ([], False)  # the last clause's words, and whether it was read
-    bounds = [(m.start(), m.end(), m.group()[:1] in _SENTENCE_ENDS) for m in separators.finditer(text.text)]
+    bounds = [(begin, finish, text.text[begin] in _SENTENCE_ENDS) for begin, finish in match_spans(separators, text.text)]
     for sep_start, sep_end, ends_sentence in [*bounds, (end, end, True)]:
         words = TOKEN.findall(text.text, start, sep_start)
         if words:
@@ -103,6 +103,8 @@ def _joined(first: Clause, second: Clause) -> Clause:
 
 def _read_clause(words: list[str], start: int, end: int, new_sentence: bool, lexicon: Lexicon) -> Clause:
     plain = lexicon.negators.isdisjoint(words)  # most clauses: nothing negated, nothing said to be missing
+    if plain and lexicon.mentionable.isdisjoint(words):
+        return Clause(start, end, (), new_sentence, False)  # most read clauses: no word of the lexicon
     negated, absent = ([False] * len(words), [False] * len(words)) if plain else _polarity(words, lexicon)
     mentions: list[Mention] = []
     wish = len(words) if lexicon.wishes_and_requests.isdisjoint(words) else _wish_start(words, lexicon)
