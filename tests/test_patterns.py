@@ -79,7 +79,7 @@ def test_match_spans_are_the_spans_finditer_finds(rules):
     words = ("mon mot de passe est : Soleil2024 le mdp provisoire expire pas jamais ne n' compte bloque. mais jamais "
              "car carte et que etque ou bien oubien puisque puis [ - _ xt @ mairie 07000 ! ? , \n\n no-reply re:").split(" ")
     rng = random.Random(11)
-    for _ in range(300):
+    for _ in range(80):
         text = "".join(rng.choice(words) + rng.choice([" ", "  ", "", "\n", "\n\n", ". ", "\u00a0"]) for _ in range(40))
         for pattern in patterns:
             assert match_spans(pattern, text) == [m.span() for m in pattern.finditer(text)], pattern.pattern
@@ -94,3 +94,18 @@ def test_match_spans_of_patterns_the_scan_cannot_take_or_must_keep_groups(patter
     assert match_spans(compiled, text) == [m.span() for m in compiled.finditer(text)]
     flagged = re.compile(pattern, re.IGNORECASE)
     assert match_spans(flagged, text) == [m.span() for m in flagged.finditer(text)]
+
+
+def test_whole_words_are_what_the_word_bounded_alternation_finds():
+    from triage.textnorm import _is_word_character, whole_words
+
+    every = "".join(chr(code) for code in range(0x30000))
+    assert "".join(c for c in every if _is_word_character(c)) == "".join(re.findall(r"\w", every))
+    pieces = ["oublie", "oublier", "expire", "num", "num2", "2num", "_", "-", "'", " ", "\n", "é", "ß", "α", "٣", ".",
+              "mdp", "mdpmdp", ""]
+    rng = random.Random(3)
+    for _ in range(3000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 12)))
+        words = rng.sample(["oublie", "oublier", "num", "num2", "mdp", "expire", "2num"], rng.randint(1, 4))
+        regex = r"\b(?:" + "|".join(map(re.escape, sorted(words, key=len, reverse=True))) + r")\b"
+        assert whole_words(text, words) == [(m.start(), m.group()) for m in re.finditer(regex, text)], (text, words)
