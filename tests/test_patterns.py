@@ -109,3 +109,17 @@ def test_whole_words_are_what_the_word_bounded_alternation_finds():
         words = rng.sample(["oublie", "oublier", "num", "num2", "mdp", "expire", "2num"], rng.randint(1, 4))
         regex = r"\b(?:" + "|".join(map(re.escape, sorted(words, key=len, reverse=True))) + r")\b"
         assert whole_words(text, words) == [(m.start(), m.group()) for m in re.finditer(regex, text)], (text, words)
+
+
+def test_fold_of_mixed_text_gives_what_the_table_gives():
+    """Wider characters go through bytes as "&#...;" references: text that holds such
+    references, digits and semicolons of its own, the micro sign, surrogates, emoji."""
+    pieces = ["a", "É", "é", "œ", "Œ", "’", "–", "\ufffd", "…", "€", "µ", "\u03bc", "&", "#", "&#", "&#8217;", "&#38;",
+              ";", "1", "65", " ", "\n", "\ud800", "\U0001f600", "ß", "\u0130", "Σ", "x"]
+    rng = random.Random(17)
+    for _ in range(5000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 12)))
+        assert fold(text) == text.translate(_FOLD_TABLE), text
+    for code in range(0x100, 0x30000, 10):  # every wider character as a reference, ten at a time
+        text = "É" + "".join(chr(c) for c in range(code, code + 10)) + "µ"
+        assert fold(text) == text.translate(_FOLD_TABLE), code

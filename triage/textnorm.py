@@ -41,22 +41,37 @@ def _build_fold_table() -> dict[int, str]:
 
 _FOLD_TABLE = _build_fold_table()
 # str.translate looks each character up in a dict (0.3 ms for 3 KB of French); bytes.translate
-# reads a table. Latin-1 text goes through bytes; in other text, only the runs of other
-# characters (apostrophes, emoji) go through the dict. The micro sign folds to a Greek
-# letter: it is one of those.
+# reads a table. Latin-1 text goes through bytes. Other text too: each wider character
+# (apostrophe, dash, U+FFFD of a bad byte) is written as a reference "&#8217;" and put
+# back folded, one str.replace per distinct character; a text that already holds "&#"
+# goes through the dict. The micro sign folds to a Greek letter: put back last.
 _NARROW = bytes(code if ord(_FOLD_TABLE.get(code, chr(code))) > 255 else ord(_FOLD_TABLE.get(code, chr(code)))
                 for code in range(256))
-_WIDE = re.compile("([\u0100-\U0010ffff\u00b5]+)")
+
+
+_MOST_WIDE_CHARACTERS = 12  # distinct ones in a text: French mail has a few
 
 
 def _translate(text: str) -> str:
     try:
-        data = text.encode("latin-1")
+        return _through_bytes(text.encode("latin-1"))
     except UnicodeEncodeError:
-        parts = _WIDE.split(text)  # narrow, wide, narrow, ..., narrow
-        parts[::2] = [part.encode("latin-1").translate(_NARROW).decode("latin-1") for part in parts[::2]]
-        parts[1::2] = [part.translate(_FOLD_TABLE) for part in parts[1::2]]
-        return "".join(parts)
+        pass
+    if "&#" in text:
+        return text.translate(_FOLD_TABLE)  # rare: its own "&#" would be taken for references
+    folded = _through_bytes(text.encode("latin-1", "xmlcharrefreplace"))
+    at = folded.find("&#")
+    for _ in range(_MOST_WIDE_CHARACTERS):
+        if at < 0:
+            return folded
+        reference = folded[at : folded.index(";", at) + 1]
+        code = int(reference[2:-1])
+        folded = folded.replace(reference, _FOLD_TABLE.get(code, chr(code)))
+        at = folded.find("&#", at)
+    return folded if at < 0 else text.translate(_FOLD_TABLE)  # many: one replace each would be quadratic
+
+
+def _through_bytes(data: bytes) -> str:
     folded = data.translate(_NARROW).decode("latin-1")
     return folded.replace("\u00b5", _FOLD_TABLE[0xB5]) if "\u00b5" in folded else folded
 
