@@ -123,3 +123,22 @@ def test_fold_of_mixed_text_gives_what_the_table_gives():
     for code in range(0x100, 0x30000, 10):  # every wider character as a reference, ten at a time
         text = "É" + "".join(chr(c) for c in range(code, code + 10)) + "µ"
         assert fold(text) == text.translate(_FOLD_TABLE), code
+
+
+def test_every_attribution_holds_one_of_the_verbs_its_shortcut_looks_for():
+    """history._marker_at tries _ATTRIBUTION only on lines holding "ecri" or "wrote":
+    each alternative's verbs must hold one (a verb added without one would be missed)."""
+    from triage import history
+
+    verbs = re.findall(r"\(((?:[a-z ]+\|)*[a-z ]+)\)\\s\*\+:\?\\s\*\$", history._ATTRIBUTION.pattern)
+    assert len(verbs) == history._ATTRIBUTION.pattern.count("$") == 2
+    for alternatives in verbs:
+        for verb in alternatives.split("|"):
+            assert any(word in verb for word in history.ATTRIBUTION_VERBS), verb
+
+
+def test_unquoted_lines_are_what_the_quote_pattern_leaves():
+    from triage.history import _QUOTE_PREFIX, _unquoted
+
+    for line in ["> a", ">> > b", " > c", "d > e", "\t>", "", ">", "f", "  g", "> > ", "\u00a0> h"]:
+        assert _unquoted(line) == _QUOTE_PREFIX.sub("", line)
