@@ -142,3 +142,20 @@ def test_unquoted_lines_are_what_the_quote_pattern_leaves():
 
     for line in ["> a", ">> > b", " > c", "d > e", "\t>", "", ">", "f", "  g", "> > ", "\u00a0> h"]:
         assert _unquoted(line) == _QUOTE_PREFIX.sub("", line)
+
+
+def test_only_words_with_a_vocabulary_initial_can_be_corrected(rules):
+    """fold_with_corrections asks correct_word only about words starting like a vocabulary word."""
+    from triage.textnorm import correct_word
+
+    initials = {word[0] for word in rules.vocabulary}
+    rng = random.Random(19)
+    letters = "abcdefghijklmnopqrstuvwxyz0123456789"
+    for _ in range(3000):
+        base = rng.choice(sorted(rules.vocabulary))
+        typo = list(base)
+        for _ in range(rng.randint(1, 2)):
+            typo[rng.randrange(len(typo))] = rng.choice(letters)
+        for word in ("".join(typo), rng.choice(letters) + "".join(typo)[1:]):
+            if word[0] not in initials:
+                assert correct_word(word, rules.vocabulary, rules.protected) is None, word

@@ -144,11 +144,14 @@ def fold_with_corrections(text: str, vocabulary: frozenset[str], protected: froz
     """
     folded = _LINE_BREAK.sub(" ", fold(text))
     abbreviations = abbreviations or {}
-    fixes = {}
-    for word in set(WORD.findall(folded)):
-        replacement = abbreviations.get(word) or correct_word(word, vocabulary, protected)
-        if replacement is not None:
-            fixes[word] = replacement
+    words = set(WORD.findall(folded))
+    fixes = {word: abbreviations[word] for word in words.intersection(abbreviations) if abbreviations[word]}
+    initials = {correct[0] for correct in vocabulary}  # a correction keeps the first letter
+    for word in words.difference(fixes):
+        if word[0] in initials:
+            replacement = correct_word(word, vocabulary, protected)
+            if replacement is not None:
+                fixes[word] = replacement
     if not fixes:
         return Folded(text, folded)
     pieces: list[str] = []
