@@ -110,3 +110,26 @@ def case_of(text, rules, lexicon):
 ])
 def test_the_case_kind_frames(rules, lexicon, text, kind):
     assert case_of(text, rules, lexicon) == kind
+
+
+def test_the_shortcut_for_clauses_without_lexicon_words_reads_what_the_full_reading_reads(lexicon):
+    """_read_clause returns at once when no word is in the lexicon and none negates:
+    with that shortcut disabled (every word "mentionable"), each clause reads the same."""
+    import dataclasses
+    import random
+
+    from triage.language.clauses import _read_clause
+
+    phrases = [tokens for found in list(lexicon.phrases.values())[:30] for tokens, _ in found]
+    words = sorted({*list(lexicon.forms)[:40], *lexicon.negators, *lexicon.wishes, *lexicon.requests,
+                    "en", "l'", "rien", "bonjour", "madame", "la", "mairie", "merci", "de", "que"})
+    chunks = [(word,) for word in words] * 3 + phrases
+    full = dataclasses.replace(lexicon)
+    full.__dict__["mentionable"] = frozenset(words) | {w for tokens in phrases for w in tokens}  # no shortcut
+    rng = random.Random(5)
+    shortcuts = 0
+    for _ in range(3000):
+        clause = [word for _ in range(rng.randint(1, 5)) for word in rng.choice(chunks)]
+        shortcuts += lexicon.mentionable.isdisjoint(clause) and lexicon.negators.isdisjoint(clause)
+        assert _read_clause(clause, 0, 9, True, lexicon) == _read_clause(clause, 0, 9, True, full), clause
+    assert shortcuts > 100

@@ -43,6 +43,9 @@ _ATTRIBUTION = re.compile(
     # (seconds for 1,000 characters), and any long word was scanned 200 times.
     r"|^.{0,200}(<[^<>@]*@[^<>]*>|(?<![^\s@])[^\s@]++@[^\s@]+)\s*+(a ecrit|wrote)\s*+:?\s*$"
 )
+# What every attribution holds ("a ecrit", "ecrivait", "wrote"): without it, no need to
+# try the pattern (the French "le ..." starts many lines, each tried up to 300 characters).
+ATTRIBUTION_VERBS = ("ecri", "wrote")
 _FORWARD_SUBJECT = re.compile(r"^\**\s*(objet|sujet|subject)\s*+\**+\s*+:\s*+(tr|fw|fwd|trans)\s*:")
 _TRAILING_RULE = re.compile(r"^[\s_\-=*]*$")
 # The first characters of the markers' patterns: rules and stars; de, from, expediteur,
@@ -54,7 +57,7 @@ def split_history(body: str) -> tuple[str, tuple[QuotedPart, ...]]:
     """The new text of a message body, and its quoted history block by block."""
     lines = body.splitlines()
     # Each line folded once, without its quote marks: what the markers are matched on.
-    plain = [_QUOTE_PREFIX.sub("", line).strip() for line in fold(body).splitlines()]
+    plain = [_unquoted(line).strip() for line in fold(body).splitlines()]
     new_lines: list[str] = []
     bare_quote: list[str] = []
     parts: list[QuotedPart] = []
@@ -65,7 +68,7 @@ def split_history(body: str) -> tuple[str, tuple[QuotedPart, ...]]:
             parts.extend(_history_from(lines, plain, index))
             break
         line = lines[index]
-        if _QUOTE_PREFIX.match(line):
+        if ">" in line and _QUOTE_PREFIX.match(line):
             bare_quote.append(_QUOTE_PREFIX.sub("", line))
         else:
             if bare_quote:
@@ -78,6 +81,11 @@ def split_history(body: str) -> tuple[str, tuple[QuotedPart, ...]]:
     while new_lines and _TRAILING_RULE.match(new_lines[-1]):
         new_lines.pop()
     return "\n".join(new_lines).strip(), tuple(parts)
+
+
+def _unquoted(line: str) -> str:
+    """The line without its quote marks ("> > "); most lines have none."""
+    return _QUOTE_PREFIX.sub("", line) if ">" in line else line
 
 
 def _marker_at(plain: list[str], index: int) -> tuple[str, int] | None:
@@ -101,7 +109,7 @@ def _marker_at(plain: list[str], index: int) -> tuple[str, int] | None:
         # Gmail and Thunderbird wrap long attributions over two or three lines.
         for span in (1, 2, 3):
             joined = " ".join(plain[index : index + span])
-            if _ATTRIBUTION.match(joined):
+            if any(verb in joined for verb in ATTRIBUTION_VERBS) and _ATTRIBUTION.match(joined):
                 return ("reply", span)
     return None
 
@@ -125,8 +133,8 @@ def _history_from(lines: list[str], plain: list[str], start: int) -> list[Quoted
         while content < end and (_HEADER_OTHER.match(plain[content].strip(" *"))
                                  or _HEADER_FROM.match(plain[content].strip(" *"))):
             content += 1
-        header = [(_QUOTE_PREFIX.sub("", quoted), plain[first + n]) for n, quoted in enumerate(lines[first:content])]
-        text_lines = [_QUOTE_PREFIX.sub("", quoted) for quoted in lines[content:end]]
+        header = [(_unquoted(quoted), plain[first + n]) for n, quoted in enumerate(lines[first:content])]
+        text_lines = [_unquoted(quoted) for quoted in lines[content:end]]
         text = "\n".join(text_lines).strip()
         if parts and not parts[-1].text:
             # A separator line directly followed by its "De : ..." block: one block.

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import re._parser as sre  # type: ignore[import-not-found]  # private: if it changes, no scan (first_characters)
 from collections.abc import Iterator
+from functools import lru_cache
 from typing import Any, Protocol
 
 
@@ -116,6 +117,41 @@ class ScannedPattern(WordStartPattern):
                 if found is not None:
                     yield found
                     after = found.end()
+
+
+def match_spans(pattern: RulePattern, text: str) -> list[tuple[int, int]]:
+    """The (start, end) of each match of `pattern.finditer(text)`, in order.
+
+    Why: a pattern without a literal or class to skip ahead to (the clause separators
+    start with an alternative of "\\b") is tried by the engine at every position; the
+    scan of _span_scan skips to the characters a match starts with and reads the end
+    of the match from a group, all in the engine: twice as fast on mail text.
+    """
+    scan = _span_scan(pattern.pattern, getattr(pattern, "flags", 0))
+    if scan is None:
+        return [found.span() for found in pattern.finditer(text)]
+    spans, after = [], 0
+    for candidate in scan.finditer(text):
+        if candidate.start() >= after:  # not inside the match before (a match is never empty)
+            after = candidate.start(_END)
+            spans.append((candidate.start(), after))
+    return spans
+
+
+_END = "end_of_the_match"
+
+
+@lru_cache(maxsize=16)
+def _span_scan(pattern: str, flags: int) -> re.Pattern[str] | None:
+    """`[first characters](?<=(?=PATTERN(?P<end>))[\\s\\S])`: every start of a match, and
+    its end (a group after the pattern: the pattern's own groups keep their numbers)."""
+    starts = first_characters(pattern)
+    if starts is None or flags & ~re.UNICODE:
+        return None  # compiled with flags (IGNORECASE, VERBOSE...): the first characters would be wrong
+    try:
+        return re.compile(f"[{re.escape(starts)}](?<=(?=(?:{pattern})(?P<{_END}>))[\\s\\S])")
+    except re.error:
+        return None  # global flags inside the pattern: it cannot be embedded
 
 
 def first_characters(pattern: str) -> str | None:

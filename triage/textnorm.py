@@ -10,6 +10,7 @@ from __future__ import annotations
 import bisect
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -40,22 +41,37 @@ def _build_fold_table() -> dict[int, str]:
 
 _FOLD_TABLE = _build_fold_table()
 # str.translate looks each character up in a dict (0.3 ms for 3 KB of French); bytes.translate
-# reads a table. Latin-1 text goes through bytes; in other text, only the runs of other
-# characters (apostrophes, emoji) go through the dict. The micro sign folds to a Greek
-# letter: it is one of those.
+# reads a table. Latin-1 text goes through bytes. Other text too: each wider character
+# (apostrophe, dash, U+FFFD of a bad byte) is written as a reference "&#8217;" and put
+# back folded, one str.replace per distinct character; a text that already holds "&#"
+# goes through the dict. The micro sign folds to a Greek letter: put back last.
 _NARROW = bytes(code if ord(_FOLD_TABLE.get(code, chr(code))) > 255 else ord(_FOLD_TABLE.get(code, chr(code)))
                 for code in range(256))
-_WIDE = re.compile("([\u0100-\U0010ffff\u00b5]+)")
+
+
+_MOST_WIDE_CHARACTERS = 12  # distinct ones in a text: French mail has a few
 
 
 def _translate(text: str) -> str:
     try:
-        data = text.encode("latin-1")
+        return _through_bytes(text.encode("latin-1"))
     except UnicodeEncodeError:
-        parts = _WIDE.split(text)  # narrow, wide, narrow, ..., narrow
-        parts[::2] = [part.encode("latin-1").translate(_NARROW).decode("latin-1") for part in parts[::2]]
-        parts[1::2] = [part.translate(_FOLD_TABLE) for part in parts[1::2]]
-        return "".join(parts)
+        pass
+    if "&#" in text:
+        return text.translate(_FOLD_TABLE)  # rare: its own "&#" would be taken for references
+    folded = _through_bytes(text.encode("latin-1", "xmlcharrefreplace"))
+    at = folded.find("&#")
+    for _ in range(_MOST_WIDE_CHARACTERS):
+        if at < 0:
+            return folded
+        reference = folded[at : folded.index(";", at) + 1]
+        code = int(reference[2:-1])
+        folded = folded.replace(reference, _FOLD_TABLE.get(code, chr(code)))
+        at = folded.find("&#", at)
+    return folded if at < 0 else text.translate(_FOLD_TABLE)  # many: one replace each would be quadratic
+
+
+def _through_bytes(data: bytes) -> str:
     folded = data.translate(_NARROW).decode("latin-1")
     return folded.replace("\u00b5", _FOLD_TABLE[0xB5]) if "\u00b5" in folded else folded
 
@@ -128,28 +144,52 @@ def fold_with_corrections(text: str, vocabulary: frozenset[str], protected: froz
     """
     folded = _LINE_BREAK.sub(" ", fold(text))
     abbreviations = abbreviations or {}
-    fixes = {}
-    for word in set(WORD.findall(folded)):
-        replacement = abbreviations.get(word) or correct_word(word, vocabulary, protected)
-        if replacement is not None:
-            fixes[word] = replacement
+    words = set(WORD.findall(folded))
+    fixes = {word: abbreviations[word] for word in words.intersection(abbreviations) if abbreviations[word]}
+    initials = {correct[0] for correct in vocabulary}  # a correction keeps the first letter
+    for word in words.difference(fixes):
+        if word[0] in initials:
+            replacement = correct_word(word, vocabulary, protected)
+            if replacement is not None:
+                fixes[word] = replacement
     if not fixes:
         return Folded(text, folded)
     pieces: list[str] = []
     anchors: list[tuple[int, int]] = []
     last = shift = 0
-    for match in re.finditer(r"\b(?:" + "|".join(map(re.escape, sorted(fixes, key=len, reverse=True))) + r")\b",
-                             folded):
-        word = match.group()
+    for start, word in whole_words(folded, fixes):
         replacement = fixes[word]
-        pieces.append(folded[last:match.start()])
+        pieces.append(folded[last:start])
         pieces.append(replacement)
-        anchors.append((match.start() + shift, match.start()))
+        anchors.append((start + shift, start))
         shift += len(replacement) - len(word)
-        anchors.append((match.end() + shift, match.end()))
-        last = match.end()
+        anchors.append((start + len(word) + shift, start + len(word)))
+        last = start + len(word)
     pieces.append(folded[last:])
     return Folded(text, "".join(pieces), tuple(anchors))
+
+
+def whole_words(text: str, words: Iterable[str]) -> list[tuple[int, str]]:
+    """(offset, word) of each place a word stands whole in text (what r"\\b(?:w1|w2)\\b"
+    finds for words of letters and digits), in text order.
+
+    Why not that regex: it was compiled anew for each mail's corrections, and a
+    leading \\b makes the engine try every position; str.find skips ahead.
+    """
+    found = []
+    for word in words:
+        at = text.find(word)
+        while at >= 0:
+            end = at + len(word)
+            if not _is_word_character(text[at - 1 : at]) and not _is_word_character(text[end : end + 1]):
+                found.append((at, word))
+            at = text.find(word, at + 1)
+    return sorted(found)
+
+
+def _is_word_character(char: str) -> bool:
+    """What re's \\w matches (an empty string: none, as at the ends of a text)."""
+    return char.isalnum() or char == "_"
 
 
 def correct_word(word: str, vocabulary: frozenset[str], protected: frozenset[str]) -> str | None:

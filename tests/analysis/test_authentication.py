@@ -1,6 +1,8 @@
 """The receiving server's verdict on the sender (Authentication-Results, RFC 8601)."""
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.conftest import verdict
 
@@ -109,3 +111,58 @@ def test_hostile_verdicts_never_raise(findings_of):
                    "mx1.dgfip.finances.gouv.fr; spf=pass smtp.mailfrom=\"" + "a" * 10000]:
         [finding] = findings_of("authentication", REQUEST, **with_verdict(header or "x"))
         assert finding.hit
+
+
+# --- the fast path for simple headers reads what authres reads -----------------------
+
+# (clean pieces, pieces that may leave the simple grammar)
+_IDS = (["mx1.dgfip.finances.gouv.fr", "MX2.Example.ORG", "a", "123", "mx-1.b"], ["a..b", "mx.fr (relais)", "mx 1"])
+_METHODS = (["spf", "dkim", "dmarc", "DKIM", "Spf", "arc", "iprev", "auth", "x-y", "reason"],
+            ["none", "nonexistent", "NoneX", "dkim/1", "a.b", ""])
+_RESULTS = (["pass", "fail", "none", "softfail", "PASS", "temperror", "neutral", "x-1"], ["", "a.b", "(x)"])
+_PTYPES = (["smtp", "header", "body", "policy", "HEADER", "Smtp"], ["foo", "reason", "headerx", ""])
+_NAMES = (["mailfrom", "d", "i", "from", "b", "helo", "MailFrom", "x-y"], ["a.b", "", "x=y"])
+_VALUES = (["mairie.fr", "Mairie-Privas.FR", "a@b.c", "@gmail.com", "x+y@a..b", "a@b@c", "-", ".", "a_b", "0"],
+           ["@a.", "@a..b", "@", "", '"a b"', "a(b)", "é", "ſ", "K"])
+_GLUES = (["; "], [";", " ; ", ";; "])
+
+
+@st.composite
+def simple_headers(draw) -> str:
+    """Headers of the simple grammar, and (rarely clean) near misses of it: comments, quotes, versions..."""
+    noisy = draw(st.booleans())
+
+    def piece(choices: tuple[list[str], list[str]]) -> str:
+        if noisy and draw(st.integers(0, 5)) == 0:
+            return draw(st.one_of(st.sampled_from(choices[1]), st.text(alphabet="aZ09.-_+@=\"();/ é", max_size=6)))
+        return draw(st.sampled_from(choices[0]))
+
+    text = piece(_IDS)
+    for _ in range(draw(st.integers(1, 4))):
+        text += piece(_GLUES) + piece(_METHODS) + "=" + piece(_RESULTS)
+        for _ in range(draw(st.integers(0, 3))):
+            text += " " + piece(_PTYPES) + "." + piece(_NAMES) + "=" + piece(_VALUES)
+    return " ".join(text.split())
+
+
+@settings(max_examples=1500, deadline=None, derandomize=True, database=None)
+@given(header=simple_headers())
+def test_the_fast_path_reads_what_authres_reads(header):
+    from triage.analysis.authentication import _read_simple, _read_with_authres
+
+    fast = _read_simple(header)
+    if fast is not None:
+        assert fast == _read_with_authres(header, None), header
+
+
+@pytest.mark.parametrize("header", [
+    verdict("mairie-lamastre.fr"),
+    "mx1.dgfip.finances.gouv.fr; spf=pass smtp.mailfrom=bounce+x@mairie-privas.fr; dkim=pass header.d=Mairie.FR "
+    "header.i=@mairie.fr; dmarc=pass header.from=mairie.fr; arc=none",
+    "MX1.DGFIP.FINANCES.GOUV.FR; SPF=FAIL SMTP.MAILFROM=a.b@c.d",
+])
+def test_usual_headers_take_the_fast_path(header):
+    from triage.analysis.authentication import _read_simple, _read_with_authres
+
+    assert _read_simple(header) is not None
+    assert _read_simple(header) == _read_with_authres(header, None)

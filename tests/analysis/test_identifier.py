@@ -85,3 +85,22 @@ def test_several_identifiers_mean_no_single_identifier_and_human_review(decision
     decision = decision_of("Mot de passe expiré pour jdupont-xt et aussi pour mmartin-xt.")
     assert decision.action == "human_review"
     assert decision.identifier is None and decision.identifiers == ("jdupont-xt", "mmartin-xt")
+
+
+def test_candidates_are_what_the_pattern_finds_in_the_whole_text():
+    """identifier.candidates searches only around each "-xt": it must find what
+    finditer over the whole text finds, long logins, chains and near misses included."""
+    import random
+
+    from triage.analysis.identifier import _CANDIDATE, candidates
+
+    pieces = ["jdupont", "a", "a" * 61, "b" * 62, "c" * 63, "d" * 64, "e" * 65, "j.dupont", "l'", "x", "xt", "-xt",
+              "_xt", " - xt", "  -  xt", "   -xt", "-xtx", "-xt-xt", "-", "_", ".", "'", "@", "/", "\\", " ", "  ",
+              "\n", "http://", "www.", "9", "é"]
+    # A login that runs on past a first "-xt" up to the longest match, its end one character either side.
+    edges = [f"{start}a-xt{joint}{'b' * n}{dash}xt{end}" for start in ("", " ", "x") for joint in ("", ".", "-")
+             for n in range(54, 64) for dash in ("-", "  -  ", " _") for end in ("", "z", " ")]
+    rng = random.Random(13)
+    for text in edges + ["".join(rng.choice(pieces) for _ in range(rng.randint(0, 14))) for _ in range(4000)]:
+        assert ([(m.span(), m.group(1)) for m in candidates(text)]
+                == [(m.span(), m.group(1)) for m in _CANDIDATE.finditer(text)]), text

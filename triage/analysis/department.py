@@ -144,7 +144,7 @@ def _level(folded: str, start: int, end: int, zones: list[tuple[int, int]], rule
 
 def _place_names(folded: str, rules: Rules) -> Iterator[tuple[int, int, Place]]:
     """(start, end, place) of each commune, EPCI or department name, longest first."""
-    words = [_ALIASES.get(m.group(), m.group()) for m in WORD.finditer(folded)]
+    words = [_ALIASES.get(word, word) for word in WORD.findall(folded)]
     spans = [m.span() for m in WORD.finditer(folded)]
     index = 0
     while index < len(words):

@@ -8,6 +8,7 @@ message); never in text written by the DDFIP, never the portal's button label
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
 from ..models import CheckName, Finding, Mail
 from ..rules import Rules
@@ -24,6 +25,10 @@ DESCRIPTION = (
 # A login (at most 64 characters: a bound keeps hostile input linear), then "-xt"
 # (or "_xt", " - XT"...). Matched on folded text: lower case, dashes already plain.
 _CANDIDATE = re.compile(r"(?<![\w.@/\\-])([a-z0-9](?:[a-z0-9._'-]{0,62}[a-z0-9])?)\s{0,2}[-_]\s{0,2}xt(?![a-z0-9])")
+# Its end: every match has one. A match starts at most 66 characters before its dash
+# (a 64-character login, two spaces) and is at most 71 characters long.
+_SUFFIX = re.compile(r"[-_]\s{0,2}xt(?![a-z0-9])")
+_BEFORE_DASH, _LONGEST = 66, 71
 
 
 def check(mail: Mail, rules: Rules) -> list[Finding]:
@@ -40,13 +45,31 @@ def check(mail: Mail, rules: Rules) -> list[Finding]:
 def extract_identifiers(text: Folded, rules: Rules, where: str) -> list[tuple[str, str]]:
     """Distinct normalised identifiers of a text, each with its evidence, in order."""
     found: dict[str, str] = {}
-    for match in _CANDIDATE.finditer(text.text):
+    for match in candidates(text.text):
         stem = match.group(1).strip(".'-_")
         if not _is_identifier(stem, match, text.text, rules):
             continue
         identifier = f"{stem}-xt"
         found.setdefault(identifier, where + text.excerpt(match.start(), match.end(), 20))
     return list(found.items())
+
+
+def candidates(text: str) -> Iterator[re.Match[str]]:
+    """What _CANDIDATE.finditer(text) finds, searched only around each "-xt".
+
+    Why: _CANDIDATE starts with a lookbehind, so the engine tries it at every
+    position; quoted histories are long and hold an identifier or two. The search
+    around a dash ends past the longest match any start up to the dash can make.
+    """
+    after = 0  # where the match before ends
+    for suffix in _SUFFIX.finditer(text):
+        dash = suffix.start()
+        if dash < after:
+            continue
+        found = _CANDIDATE.search(text, max(after, dash - _BEFORE_DASH), min(len(text), dash + _LONGEST + 1))
+        if found is not None and found.start() <= dash:
+            yield found
+            after = found.end()
 
 
 def _is_identifier(stem: str, match: re.Match[str], text: str, rules: Rules) -> bool:

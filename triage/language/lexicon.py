@@ -78,6 +78,11 @@ class Lexicon:
         return NE | self.particles | self.absence
 
     @cached_property
+    def mentionable(self) -> frozenset[str]:
+        """Words without which a clause mentions no concept: forms and first words of phrases."""
+        return frozenset(self.forms) | frozenset(self.phrases)
+
+    @cached_property
     def wishes_and_requests(self) -> frozenset[str]:
         """Words without which a clause holds no wish nor request (see clauses._wish_start)."""
         return self.wishes | self.requests
