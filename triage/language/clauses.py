@@ -79,8 +79,7 @@ def clauses(text: Folded, separators: RulePattern, lexicon: Lexicon) -> tuple[Cl
     before: tuple[list[str], bool] = ([], False)  # the last clause's words, and whether it was read
     bounds = [(begin, finish, text.text[begin] in _SENTENCE_ENDS) for begin, finish in match_spans(separators, text.text)]
     for sep_start, sep_end, ends_sentence in [*bounds, (end, end, True)]:
-        # Between two separators that touch (".\n", "\n\n"): no words, nothing to look for.
-        words = TOKEN.findall(text.text, start, sep_start) if sep_start > start else []
+        words = TOKEN.findall(text.text, start, sep_start)
         if words:
             # Most clauses (disclaimers, signatures, politeness) can match no frame:
             # only a clause holding a frame's anchor concept is read, a bare "non"
