@@ -61,6 +61,25 @@ def test_a_worker_that_dies_or_hangs_fails_its_message_alone(rules, pool, marker
     assert pool.submit(corpus(1)[0]).result(60).mail is not None, "the pool goes on with a new worker"
 
 
+def test_the_workers_run_the_poller_s_triage_whatever_the_current_directory(rules, tmp_path, monkeypatch):
+    """`python -m` puts the current directory first on sys.path: a poller started in a
+    folder holding another `triage` (a checkout of another version) must not hand its
+    mail to that code."""
+    other = tmp_path / "triage"
+    other.mkdir()
+    (other / "__init__.py").write_text("")
+    (other / "worker.py").write_text("raise SystemExit(3)  # not the poller's code\n")
+    monkeypatch.chdir(tmp_path)
+    pool = AnalysisPool(rules, 1, timeout=30)
+    try:
+        raw = corpus(1)[0]
+        analysed = pool.submit(raw, 1).result(60)
+    finally:
+        pool.close()
+    here = analyse_raw(raw, rules)
+    assert (analysed.mail, analysed.findings, analysed.failure) == (here.mail, here.findings, here.failure)
+
+
 def test_a_message_that_kills_its_worker_is_never_given_to_another(rules, tmp_path):
     # The worker stops reading its input, then dies on the message: the next message
     # written to it meets a closed pipe. That is the death of the message at hand, not

@@ -42,7 +42,9 @@ from .worker import HEADER, READY, frame
 log = logging.getLogger(__name__)
 
 WORKER_TIMEOUT = 60.0  # seconds for one message (the hostile suite's slowest takes about 1)
-COMMAND = (sys.executable, "-m", "triage.worker")
+# -P: no current directory first on sys.path (what -m puts there), so that a worker runs
+# the triage the poller imported, even when started from a checkout of another version.
+COMMAND = (sys.executable, "-P", "-m", "triage.worker")
 PIPE_SIZE = 1 << 20  # Linux lets a process grow its pipes to 1 MB
 QUEUED_MAX = 256 * 1024  # the largest message queued behind a busy worker
 F_SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031)
