@@ -28,7 +28,10 @@ from ..store.models import REPLY_DRY_RUN, REPLY_FAILED, REPLY_PENDING, DecisionR
 from . import compose, state
 
 log = logging.getLogger(__name__)
-CHUNK = 50
+# Replies per transaction: a chunk costs about ten statements and a commit whatever its size
+# (with 50, the dry-run flush of 1,000 replies took about a tenth longer: 0.66 s against 0.59 s,
+# medians of 8 polls each on PostgreSQL); a crash writes its files again.
+CHUNK = 200
 WRITERS = 2  # threads writing the files of a chunk
 ANSWERED = (MessageRow.subject, MessageRow.message_id, MessageRow.references, MessageRow.received_at)
 _REPLIES = table(ReplyRow)
