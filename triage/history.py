@@ -69,7 +69,7 @@ def split_history(body: str) -> tuple[str, tuple[QuotedPart, ...]]:
             break
         line = lines[index]
         if ">" in line and _QUOTE_PREFIX.match(line):
-            bare_quote.append(_QUOTE_PREFIX.sub("", line))
+            bare_quote.append(_unquoted(line))
         else:
             if bare_quote:
                 parts.append(QuotedPart("quote", "", "\n".join(bare_quote).strip()))

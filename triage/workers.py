@@ -247,8 +247,6 @@ def _stop(worker: _Worker, gently: bool = False) -> None:
         worker.process.wait()
 
 
-
-
 def _read_exactly(fd: int, size: int) -> bytes | None:
     chunks, missing = [], size
     while missing:
